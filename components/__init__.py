@@ -1,0 +1,1 @@
+"""posts-infra components: one module per concern (see ../shared/DESIGN.md)."""

@@ -1,0 +1,154 @@
+"""The DOKS cluster, its autoscaling node pool, and a Kubernetes provider that never expires."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_digitalocean as digitalocean
+import pulumi_kubernetes as kubernetes
+
+from components.kubeconfig import KubeconfigAuth, build_kubeconfig
+
+# The DigitalOcean provider recognises the cluster's own pool by this tag. Keeping it explicit
+# documents the node-size procedure in README.md ("Changing the node size").
+DEFAULT_POOL_TAG = "terraform:default-node-pool"
+
+
+@dataclass(frozen=True)
+class ClusterArgs:
+    name: str
+    region: str
+    vpc_id: pulumi.Input[str]
+    version_prefix: str
+    cluster_subnet: str
+    service_subnet: str
+    node_size: str
+    min_nodes: int
+    max_nodes: int
+    ha_control_plane: bool
+    surge_upgrade: bool
+    auto_upgrade: bool
+    maintenance_day: str
+    maintenance_start_time: str
+    registry_integration: bool
+    auth: KubeconfigAuth
+    protect: bool
+    tags: tuple[str, ...]
+
+
+class Cluster(pulumi.ComponentResource):
+    cluster: digitalocean.KubernetesCluster
+    provider: kubernetes.Provider
+    kubeconfig: pulumi.Output[str]  # for people: doctl exec credential, no secret inside
+
+    def __init__(
+        self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("posts:platform:Cluster", name, None, opts)
+
+        # The newest patch of the configured minor, resolved when the cluster is created.
+        # `version` is then ignored: DOKS auto-upgrades patches in the maintenance window, and
+        # a newer patch appearing must not show up as a diff (or a replacement) on every run.
+        versions = digitalocean.get_kubernetes_versions_output(
+            version_prefix=args.version_prefix, opts=pulumi.InvokeOptions(parent=self)
+        )
+        version = versions.latest_version.apply(
+            lambda latest: _require_version(latest, args.version_prefix)
+        )
+
+        self.cluster = digitalocean.KubernetesCluster(
+            f"{name}-doks",
+            name=args.name,
+            region=args.region,
+            version=version,
+            vpc_uuid=args.vpc_id,
+            # VPC-native networking: pod and service ranges are routable in the VPC, which
+            # DOKS's managed Gateway API needs. Both are fixed at creation.
+            cluster_subnet=args.cluster_subnet,
+            service_subnet=args.service_subnet,
+            # Explicit: since 1.36 the API defaults to an HA control plane, which can never be
+            # turned off again.
+            ha=args.ha_control_plane,
+            surge_upgrade=args.surge_upgrade,
+            auto_upgrade=args.auto_upgrade,
+            maintenance_policy=digitalocean.KubernetesClusterMaintenancePolicyArgs(
+                day=args.maintenance_day,
+                start_time=args.maintenance_start_time,
+            ),
+            registry_integration=args.registry_integration,
+            # Deleting the cluster must never take volumes or load balancers with it.
+            destroy_all_associated_resources=False,
+            node_pool=digitalocean.KubernetesClusterNodePoolArgs(
+                name=f"{args.name}-default",
+                size=args.node_size,
+                auto_scale=True,
+                min_nodes=args.min_nodes,
+                max_nodes=args.max_nodes,
+                labels={"posts.dev/pool": "default"},
+                tags=[*args.tags, DEFAULT_POOL_TAG],
+            ),
+            tags=list(args.tags),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect,
+                # The autoscaler owns the node count; DOKS owns the patch version.
+                ignore_changes=["version", "nodePool.nodeCount"],
+            ),
+        )
+
+        self.cluster.version.apply(
+            lambda live: _warn_if_minor_differs(live, args.version_prefix)
+        )
+
+        ca_certificate = self.cluster.kube_configs.apply(
+            lambda configs: configs[0].cluster_ca_certificate or ""
+        )
+        provider_kubeconfig = build_kubeconfig(
+            cluster_name=args.name,
+            cluster_id=self.cluster.id,
+            endpoint=self.cluster.endpoint,
+            ca_certificate=ca_certificate,
+            auth=args.auth,
+        )
+        self.kubeconfig = build_kubeconfig(
+            cluster_name=args.name,
+            cluster_id=self.cluster.id,
+            endpoint=self.cluster.endpoint,
+            ca_certificate=ca_certificate,
+            auth=KubeconfigAuth(method="doctl"),
+        )
+
+        self.provider = kubernetes.Provider(
+            f"{name}-k8s",
+            kubeconfig=provider_kubeconfig,
+            # Never silently drop objects from state if the API server is unreachable.
+            delete_unreachable=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        self.register_outputs(
+            {
+                "cluster_id": self.cluster.id,
+                "cluster_name": self.cluster.name,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
+
+
+def _require_version(latest: str | None, prefix: str) -> str:
+    if not latest:
+        raise pulumi.RunError(
+            f"kubernetesVersionPrefix '{prefix}': DigitalOcean offers no Kubernetes version with"
+            " this prefix; `doctl kubernetes options versions` lists the offered ones"
+        )
+    return latest
+
+
+def _warn_if_minor_differs(live: str | None, prefix: str) -> None:
+    if live and not live.startswith(prefix):
+        pulumi.log.warn(
+            f"the cluster runs Kubernetes {live}, not {prefix}x: kubernetesVersionPrefix picks"
+            " the version at creation only. Upgrade a minor with `doctl kubernetes cluster"
+            " upgrade`, then set the prefix to match (README: 'Upgrading Kubernetes')."
+        )

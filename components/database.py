@@ -1,0 +1,193 @@
+"""Managed MySQL (app database and user) and managed Valkey, each behind its own firewall.
+
+The database clusters depend on the VPC only, so DigitalOcean builds them while the Kubernetes
+cluster is still being created; only the firewalls, which admit that cluster, wait for it.
+Connection URLs are assembled from the live clusters and are Pulumi secrets from the start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import pulumi
+import pulumi_digitalocean as digitalocean
+
+
+@dataclass(frozen=True)
+class DatabaseClusterSpec:
+    """What both engines share: where, how big, when maintained, who may connect."""
+
+    name: str
+    region: str
+    vpc_id: pulumi.Input[str]
+    version: str
+    size: str
+    node_count: int
+    maintenance_day: str
+    maintenance_hour: str  # HH:MM, UTC
+    trusted_cluster_id: pulumi.Input[str]  # the DOKS cluster admitted by the firewall
+    admin_sources: tuple[str, ...]  # extra IPs/CIDRs admitted by the firewall
+    protect: bool
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MysqlArgs:
+    cluster: DatabaseClusterSpec
+    database_name: str
+    user_name: str
+    require_primary_key: bool
+
+
+@dataclass(frozen=True)
+class CacheArgs:
+    cluster: DatabaseClusterSpec
+    engine: str
+    # Laravel keeps queued jobs (no TTL) and cache entries (with TTL) in the same server:
+    # volatile-lru evicts only keys with a TTL, so memory pressure never drops a queued job.
+    eviction_policy: str = "volatile_lru"
+
+
+def _cluster_options(parent: pulumi.Resource, protect: bool) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(parent=parent, protect=protect)
+
+
+def _maintenance_window(spec: DatabaseClusterSpec) -> list[digitalocean.DatabaseClusterMaintenanceWindowArgs]:
+    return [
+        digitalocean.DatabaseClusterMaintenanceWindowArgs(
+            day=spec.maintenance_day, hour=f"{spec.maintenance_hour}:00"
+        )
+    ]
+
+
+def _firewall(
+    name: str, cluster_id: pulumi.Input[str], spec: DatabaseClusterSpec, parent: pulumi.Resource
+) -> digitalocean.DatabaseFirewall:
+    """Trusted sources: the Kubernetes cluster (all its nodes, present and future) and the
+    configured admin addresses. A database with a firewall refuses everything else."""
+    rules = [digitalocean.DatabaseFirewallRuleArgs(type="k8s", value=spec.trusted_cluster_id)]
+    rules += [
+        digitalocean.DatabaseFirewallRuleArgs(type="ip_addr", value=source)
+        for source in spec.admin_sources
+    ]
+    return digitalocean.DatabaseFirewall(
+        f"{name}-firewall",
+        cluster_id=cluster_id,
+        rules=rules,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+class MysqlDatabase(pulumi.ComponentResource):
+    cluster: digitalocean.DatabaseCluster
+    database: digitalocean.DatabaseDb
+    user: digitalocean.DatabaseUser
+    firewall: digitalocean.DatabaseFirewall
+    private_host: pulumi.Output[str]
+    connection_url: pulumi.Output[str]  # secret
+
+    def __init__(
+        self, name: str, args: MysqlArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("posts:platform:MysqlDatabase", name, None, opts)
+        spec = args.cluster
+        self.cluster = digitalocean.DatabaseCluster(
+            f"{name}-cluster",
+            name=spec.name,
+            engine="mysql",
+            version=spec.version,
+            size=spec.size,
+            node_count=spec.node_count,
+            region=spec.region,
+            private_network_uuid=spec.vpc_id,
+            maintenance_windows=_maintenance_window(spec),
+            tags=list(spec.tags),
+            opts=_cluster_options(self, spec.protect),
+        )
+        # sql_require_primary_key is managed explicitly so the stack states the choice;
+        # DigitalOcean needs primary keys for replication to standby nodes and backups.
+        self.config = digitalocean.DatabaseMysqlConfig(
+            f"{name}-config",
+            cluster_id=self.cluster.id,
+            sql_require_primary_key=args.require_primary_key,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.database = digitalocean.DatabaseDb(
+            f"{name}-db",
+            cluster_id=self.cluster.id,
+            name=args.database_name,
+            opts=pulumi.ResourceOptions(parent=self, protect=spec.protect),
+        )
+        self.user = digitalocean.DatabaseUser(
+            f"{name}-user",
+            cluster_id=self.cluster.id,
+            name=args.user_name,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.firewall = _firewall(name, self.cluster.id, spec, self)
+
+        self.private_host = self.cluster.private_host.apply(lambda host: host or "")
+        self.connection_url = pulumi.Output.secret(
+            pulumi.Output.all(
+                self.user.name,
+                self.user.password,
+                self.cluster.private_host,
+                self.cluster.port,
+                self.database.name,
+            ).apply(lambda v: mysql_url(user=v[0], password=v[1], host=v[2], port=v[3], database=v[4]))
+        )
+        self.register_outputs(
+            {"private_host": self.private_host, "connection_url": self.connection_url}
+        )
+
+
+class Cache(pulumi.ComponentResource):
+    cluster: digitalocean.DatabaseCluster
+    firewall: digitalocean.DatabaseFirewall
+    private_host: pulumi.Output[str]
+    connection_url: pulumi.Output[str]  # secret
+
+    def __init__(
+        self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("posts:platform:Cache", name, None, opts)
+        spec = args.cluster
+        self.cluster = digitalocean.DatabaseCluster(
+            f"{name}-cluster",
+            name=spec.name,
+            engine=args.engine,
+            version=spec.version,
+            size=spec.size,
+            node_count=spec.node_count,
+            region=spec.region,
+            private_network_uuid=spec.vpc_id,
+            eviction_policy=args.eviction_policy,
+            maintenance_windows=_maintenance_window(spec),
+            tags=list(spec.tags),
+            opts=_cluster_options(self, spec.protect),
+        )
+        self.firewall = _firewall(name, self.cluster.id, spec, self)
+
+        self.private_host = self.cluster.private_host.apply(lambda host: host or "")
+        self.connection_url = pulumi.Output.secret(
+            pulumi.Output.all(
+                self.cluster.password, self.cluster.private_host, self.cluster.port
+            ).apply(lambda v: rediss_url(password=v[0], host=v[1], port=v[2]))
+        )
+        self.register_outputs(
+            {"private_host": self.private_host, "connection_url": self.connection_url}
+        )
+
+
+def mysql_url(*, user: str, password: str, host: str, port: int, database: str) -> str:
+    """Laravel's DATABASE_URL, TLS required, over the VPC."""
+    return (
+        f"mysql://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/"
+        f"{quote(database, safe='')}?ssl-mode=REQUIRED"
+    )
+
+
+def rediss_url(*, password: str, host: str, port: int) -> str:
+    """Laravel's REDIS_URL: TLS (`rediss`), the `default` user, over the VPC."""
+    return f"rediss://default:{quote(password, safe='')}@{host}:{port}"

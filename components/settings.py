@@ -1,0 +1,369 @@
+"""Stack config, read and validated once into a typed `Settings`.
+
+Every problem is collected and reported together in one `ConfigError` before any resource is
+registered, naming each bad key and what it accepts. `ConfigError` is a `pulumi.RunError`, so the
+CLI prints the message without a Python traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi.runtime.config as runtime_config
+
+from components import catalog
+from components.config_schema import KEYS, KEYS_BY_NAME, ConfigKey, ConfigValue
+
+PROJECT = "posts-infra"
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_HH_MM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+_VERSION_PREFIX = re.compile(r"^1\.([0-9]{2})\.$")
+
+
+class ConfigError(pulumi.RunError):
+    """Bad stack config: the message lists every problem, one line each."""
+
+    def __init__(self, stack: str, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(
+            f"stack '{stack}' has {len(problems)} bad config value(s); nothing was changed:\n"
+            f"{lines}\n"
+            f"Fix them with `pulumi config set -s {stack} <key> <value>` "
+            "(see README.md, 'Stack config reference')."
+        )
+
+
+@dataclass(frozen=True)
+class RawConfig:
+    """The stack's config as the engine hands it over: `project:key` -> string value."""
+
+    values: Mapping[str, str]
+    secret_keys: frozenset[str]
+
+    @staticmethod
+    def from_runtime() -> RawConfig:
+        """Everything the engine passed to this program (CLI, or `set_all_config` in tests)."""
+        values: dict[str, str] = {}
+        values.update(runtime_config.get_config_env())
+        values.update(runtime_config.CONFIG.get())
+        secret_keys = set(runtime_config.get_config_secret_keys_env())
+        secret_keys.update(runtime_config._SECRET_KEYS.get())
+        return RawConfig(values=values, secret_keys=frozenset(secret_keys))
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    region: str
+    vpc_ip_range: str
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    version_prefix: str
+    cluster_subnet: str
+    service_subnet: str
+    node_size: str
+    min_nodes: int
+    max_nodes: int
+    ha_control_plane: bool
+    surge_upgrade: bool
+    auto_upgrade: bool
+    maintenance_day: str
+    maintenance_start_time: str
+    auth: str
+    registry_integration: bool
+    # The stack's DigitalOcean API token (a Pulumi secret), for `auth == "token"`.
+    digitalocean_token: pulumi.Output[str] | None
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    engine: str
+    version: str
+    size: str
+    node_count: int
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    mysql: DatabaseSettings
+    mysql_require_primary_key: bool
+    cache: DatabaseSettings
+    maintenance_day: str
+    maintenance_hour: str
+    admin_sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Settings:
+    project: str
+    stack: str
+    name_prefix: str  # "posts-<stack>": the DigitalOcean names of this stack's resources
+    protect: bool
+    network: NetworkSettings
+    cluster: ClusterSettings
+    data: DataSettings
+
+
+def load_settings() -> Settings:
+    """Read the running stack's config (the only place the program reads config)."""
+    return parse_settings(pulumi.get_stack(), RawConfig.from_runtime())
+
+
+def parse_settings(stack: str, raw: RawConfig) -> Settings:
+    problems: list[str] = []
+    values = _typed_values(raw, problems)
+
+    def get(name: str) -> Any:
+        return values[name]
+
+    _check_semantics(get, problems)
+    token = _digitalocean_token(raw, get("kubernetesAuth"), problems)
+    if problems:
+        raise ConfigError(stack, problems)
+
+    return Settings(
+        project=PROJECT,
+        stack=stack,
+        name_prefix=f"posts-{stack}",
+        protect=get("protectResources"),
+        network=NetworkSettings(region=get("region"), vpc_ip_range=get("vpcIpRange")),
+        cluster=ClusterSettings(
+            version_prefix=get("kubernetesVersionPrefix"),
+            cluster_subnet=get("clusterSubnet"),
+            service_subnet=get("serviceSubnet"),
+            node_size=get("nodeSize"),
+            min_nodes=get("minNodes"),
+            max_nodes=get("maxNodes"),
+            ha_control_plane=get("haControlPlane"),
+            surge_upgrade=get("surgeUpgrade"),
+            auto_upgrade=get("autoUpgrade"),
+            maintenance_day=get("maintenanceDay"),
+            maintenance_start_time=get("maintenanceStartTime"),
+            auth=get("kubernetesAuth"),
+            registry_integration=get("containerRegistryIntegration"),
+            digitalocean_token=token,
+        ),
+        data=DataSettings(
+            mysql=DatabaseSettings(
+                engine="mysql",
+                version=get("mysqlVersion"),
+                size=get("mysqlSize"),
+                node_count=get("mysqlNodeCount"),
+            ),
+            mysql_require_primary_key=get("mysqlRequirePrimaryKey"),
+            cache=DatabaseSettings(
+                engine=get("cacheEngine"),
+                version=get("cacheVersion"),
+                size=get("cacheSize"),
+                node_count=get("cacheNodeCount"),
+            ),
+            maintenance_day=get("databaseMaintenanceDay"),
+            maintenance_hour=get("databaseMaintenanceHour"),
+            admin_sources=tuple(get("databaseAdminSources")),
+        ),
+    )
+
+
+TOKEN_KEY = "digitalocean:token"
+TOKEN_ENV_VARS = ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN")
+
+
+def _digitalocean_token(
+    raw: RawConfig, auth: str, problems: list[str]
+) -> pulumi.Output[str] | None:
+    """The token the DigitalOcean provider itself uses: `digitalocean:token`, else the env."""
+    token = raw.values.get(TOKEN_KEY)
+    if token is not None and TOKEN_KEY not in raw.secret_keys:
+        problems.append(
+            f"{TOKEN_KEY}: stored in plain text; set it with `pulumi config set --secret"
+            f" {TOKEN_KEY} ...` or export DIGITALOCEAN_TOKEN instead"
+        )
+    if token is None:
+        token = next((os.environ[n] for n in TOKEN_ENV_VARS if os.environ.get(n)), None)
+    if token is None:
+        if auth == "token":
+            problems.append(
+                "kubernetesAuth: 'token' needs the DigitalOcean API token: export"
+                f" DIGITALOCEAN_TOKEN or set {TOKEN_KEY} as a secret (or use 'doctl')"
+            )
+        return None
+    return pulumi.Output.secret(token)
+
+
+# -- reading: types ------------------------------------------------------------------------------
+
+
+def _typed_values(raw: RawConfig, problems: list[str]) -> dict[str, ConfigValue]:
+    """Each declared key's value converted to its type; unknown project keys are problems."""
+    prefix = f"{PROJECT}:"
+    for full_key in sorted(raw.values):
+        if full_key.startswith(prefix) and full_key[len(prefix):] not in KEYS_BY_NAME:
+            name = full_key[len(prefix):]
+            problems.append(f"{name}: unknown key{_did_you_mean(name)}")
+
+    values: dict[str, ConfigValue] = {}
+    for key in KEYS:
+        full_key = prefix + key.name
+        text = raw.values.get(full_key)
+        if text is None:
+            if key.required:
+                problems.append(f"{key.name}: required; {key.description}")
+            values[key.name] = key.default
+            continue
+        if key.secret and full_key not in raw.secret_keys:
+            problems.append(
+                f"{key.name}: must be stored encrypted; set it with "
+                f"`pulumi config set --secret {key.name} ...`"
+            )
+        values[key.name] = _convert(key, text, problems)
+    return values
+
+
+def _convert(key: ConfigKey, text: str, problems: list[str]) -> ConfigValue:
+    if key.type == "string":
+        return text
+    if key.type == "integer":
+        try:
+            return int(text)
+        except ValueError:
+            problems.append(f"{key.name}: '{text}' is not a whole number")
+            return key.default
+    if key.type == "boolean":
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        problems.append(f"{key.name}: '{text}' is not true or false")
+        return key.default
+    # array of strings, passed by the engine as JSON
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, list) or not all(isinstance(item, str) for item in parsed):
+        problems.append(f"{key.name}: expected a YAML list of strings, got '{text}'")
+        return key.default
+    return parsed
+
+
+def _did_you_mean(name: str) -> str:
+    lowered = name.lower()
+    for known in KEYS_BY_NAME:
+        if known.lower() == lowered or known.lower().startswith(lowered[:6]):
+            return f" (did you mean '{known}'?)"
+    return " (see README.md for the keys)"
+
+
+# -- checking: meaning ---------------------------------------------------------------------------
+
+
+def _one_of(name: str, value: str, accepted: tuple[str, ...] | list[str]) -> str | None:
+    if value in accepted:
+        return None
+    return f"{name}: '{value}' is not one of: {', '.join(accepted)}"
+
+
+def _check_semantics(get: Callable[[str], Any], problems: list[str]) -> None:
+    def add(problem: str | None) -> None:
+        if problem:
+            problems.append(problem)
+
+    add(_one_of("region", get("region"), list(catalog.REGIONS)))
+    add(_one_of("nodeSize", get("nodeSize"), list(catalog.NODE_SIZES)))
+    add(_one_of("mysqlSize", get("mysqlSize"), list(catalog.MYSQL_SIZES)))
+    add(_one_of("mysqlVersion", get("mysqlVersion"), catalog.MYSQL_VERSIONS))
+    add(_one_of("kubernetesAuth", get("kubernetesAuth"), ("token", "doctl")))
+
+    engine = get("cacheEngine")
+    if engine == "redis":
+        problems.append(
+            f"cacheEngine: DigitalOcean ended Managed Redis on {catalog.REDIS_END_OF_LIFE} and"
+            " creates no new Redis clusters; use 'valkey' (Redis-compatible, same clients)"
+        )
+    else:
+        add(_one_of("cacheEngine", engine, catalog.CACHE_ENGINES))
+    add(_one_of("cacheVersion", get("cacheVersion"), catalog.VALKEY_VERSIONS))
+    add(_one_of("cacheSize", get("cacheSize"), list(catalog.VALKEY_SIZES)))
+
+    min_nodes, max_nodes = get("minNodes"), get("maxNodes")
+    if min_nodes < 1:
+        problems.append(f"minNodes: {min_nodes} is below 1; the pool needs at least one node")
+    if max_nodes < min_nodes:
+        problems.append(f"maxNodes: {max_nodes} is below minNodes ({min_nodes})")
+    if max_nodes > 100:
+        problems.append(f"maxNodes: {max_nodes} is above 100, DOKS's limit per node pool")
+
+    prefix = get("kubernetesVersionPrefix")
+    if not _VERSION_PREFIX.match(prefix):
+        problems.append(
+            f"kubernetesVersionPrefix: '{prefix}' is not of the form '1.NN.' "
+            f"(e.g. '{catalog.DEFAULT_KUBERNETES_MINOR}.')"
+        )
+
+    for name, sizes in (("mysql", catalog.MYSQL_SIZES), ("cache", catalog.VALKEY_SIZES)):
+        count = get(f"{name}NodeCount")
+        if not 1 <= count <= 3:
+            problems.append(f"{name}NodeCount: {count} is not 1, 2 or 3")
+        size = sizes.get(get(f"{name}Size"))
+        if size is not None and count > 1 and size.standby_monthly_usd is None:
+            problems.append(
+                f"{name}NodeCount: {size.slug} cannot have standby nodes; use 1 node or a"
+                " larger size"
+            )
+
+    add(_one_of("maintenanceDay", get("maintenanceDay"), (*WEEKDAYS, "any")))
+    add(_one_of("databaseMaintenanceDay", get("databaseMaintenanceDay"), WEEKDAYS))
+    for name in ("maintenanceStartTime", "databaseMaintenanceHour"):
+        if not _HH_MM.match(get(name)):
+            problems.append(f"{name}: '{get(name)}' is not a 24-hour time HH:MM (e.g. 04:00)")
+
+    networks: dict[str, ipaddress.IPv4Network] = {}
+    for name in ("vpcIpRange", "clusterSubnet", "serviceSubnet"):
+        network = _parse_network(name, get(name), problems)
+        if network is not None:
+            networks[name] = network
+    vpc = networks.get("vpcIpRange")
+    if vpc is not None and not 16 <= vpc.prefixlen <= 28:
+        problems.append(f"vpcIpRange: /{vpc.prefixlen} is outside DigitalOcean's /16 to /28")
+    names = list(networks)
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            if networks[first].overlaps(networks[second]):
+                problems.append(
+                    f"{second}: {networks[second]} overlaps {first} ({networks[first]});"
+                    " the VPC, pod and service networks must be disjoint"
+                )
+
+    for source in get("databaseAdminSources"):
+        try:
+            network = ipaddress.ip_network(source, strict=True)
+        except ValueError:
+            problems.append(
+                f"databaseAdminSources: '{source}' is not an IPv4 address or CIDR"
+                " (e.g. 203.0.113.7 or 203.0.113.0/24)"
+            )
+            continue
+        if network.prefixlen == 0:
+            problems.append(
+                f"databaseAdminSources: '{source}' would open the databases to the world"
+            )
+
+
+def _parse_network(name: str, value: str, problems: list[str]) -> ipaddress.IPv4Network | None:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        problems.append(f"{name}: '{value}' is not an IPv4 CIDR with no host bits (e.g. 10.0.0.0/16)")
+        return None
+    if not isinstance(network, ipaddress.IPv4Network) or not network.is_private:
+        problems.append(f"{name}: '{value}' is not a private IPv4 range (RFC 1918)")
+        return None
+    return network

@@ -1,0 +1,390 @@
+"""Run the Pulumi program for a stack offline, under Pulumi's mocks, and capture what it would create.
+
+No Pulumi CLI, no cloud credentials, no network: `pulumi.runtime.set_mocks` stands in for the
+engine and the providers. The stack's config comes from `Pulumi.<stack>.yaml` (encrypted values
+become placeholders that stay marked secret). The result lists every resource registration as the
+engine would receive it (type, name, parent, inputs with their secret markers, dependencies,
+protect, ignoreChanges, provider), the stack outputs, and the warnings the program logged.
+
+The tests and the render tool both use this module.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextvars
+import logging
+import os
+import runpy
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECT = "posts-infra"
+PLACEHOLDER_TOKEN = "offline-placeholder-digitalocean-token"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value the program marked secret. `str()` never shows it."""
+
+    value: Any
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+    __str__ = __repr__
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]  # secret values wrapped in `Secret`
+    dependencies: list[str]
+    protect: bool
+    ignore_changes: list[str]
+    provider: str
+    delete_before_replace: bool
+    replace_on_changes: list[str]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def value(self, path: str) -> Any:
+        """An input by dotted path (`nodePool.maxNodes`), secrets unwrapped."""
+        current: Any = reveal(self.inputs)
+        for part in path.split("."):
+            if isinstance(current, list):
+                current = current[int(part)]
+            elif isinstance(current, dict):
+                current = current.get(part)
+            else:
+                return None
+        return current
+
+
+@dataclass
+class StackOutput:
+    value: Any
+    secret: bool
+
+
+@dataclass
+class Simulation:
+    stack: str
+    registrations: list[Registration]
+    outputs: dict[str, StackOutput]
+    warnings: list[str]
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Registration:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            names = [r.name for r in self.of_type(type_)]
+            raise LookupError(f"expected one {type_} named {name!r}; have {names}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        for registration in self.registrations:
+            if registration.urn == urn:
+                return registration
+        raise LookupError(urn)
+
+    def depends_on(self, dependent: Registration, dependency: Registration) -> bool:
+        """Whether `dependent` waits for `dependency`, directly or through other resources."""
+        seen: set[str] = set()
+        stack = list(dependent.dependencies)
+        while stack:
+            urn = stack.pop()
+            if urn == dependency.urn:
+                return True
+            if urn in seen:
+                continue
+            seen.add(urn)
+            known = [r for r in self.registrations if r.urn == urn]
+            if known:
+                stack.extend(known[0].dependencies)
+                stack.extend(_children_urns(self.registrations, urn))
+        return False
+
+
+def _children_urns(registrations: list[Registration], urn: str) -> Iterator[str]:
+    return (r.urn for r in registrations if r.parent == urn)
+
+
+# -- secrets --------------------------------------------------------------------------------------
+
+
+def _wrap_secrets(value: Any) -> Any:
+    from pulumi.runtime import rpc
+
+    if rpc.is_rpc_secret(value):
+        return Secret(_wrap_secrets(rpc.unwrap_rpc_secret(value)))
+    if isinstance(value, dict):
+        return {k: _wrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wrap_secrets(v) for v in value]
+    return value
+
+
+def reveal(value: Any) -> Any:
+    """The value with every `Secret` unwrapped (for assertions, never for printing)."""
+    if isinstance(value, Secret):
+        return reveal(value.value)
+    if isinstance(value, dict):
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
+
+
+def redact(value: Any, placeholder: str = "[secret]") -> Any:
+    """The value with every `Secret` replaced by a placeholder (safe to print or write)."""
+    if isinstance(value, Secret):
+        return placeholder
+    if isinstance(value, dict):
+        return {k: redact(v, placeholder) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, placeholder) for v in value]
+    return value
+
+
+def secret_paths(value: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of the `Secret` values inside `value`."""
+    if isinstance(value, Secret):
+        return [prefix or "."]
+    found: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found += secret_paths(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found += secret_paths(v, f"{prefix}.{i}" if prefix else str(i))
+    return found
+
+
+# -- config ---------------------------------------------------------------------------------------
+
+
+def stack_names() -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in REPO.glob("Pulumi.*.yaml"))
+
+
+def stack_config(stack: str) -> tuple[dict[str, str], list[str]]:
+    """`Pulumi.<stack>.yaml` as the engine passes it: strings (JSON for lists), secret keys."""
+    path = REPO / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise UnknownStackError(stack)
+    document = yaml.safe_load(path.read_text()) or {}
+    values: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in (document.get("config") or {}).items():
+        full_key = key if ":" in key else f"{PROJECT}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            values[full_key] = f"offline-placeholder-{full_key.split(':', 1)[1]}"
+            secret_keys.append(full_key)
+        else:
+            values[full_key] = _engine_string(value)
+    return values, secret_keys
+
+
+def _engine_string(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+class UnknownStackError(Exception):
+    def __init__(self, stack: str) -> None:
+        known = ", ".join(stack_names()) or "none"
+        super().__init__(f"unknown stack '{stack}': no Pulumi.{stack}.yaml (stacks: {known})")
+
+
+# -- mocks ----------------------------------------------------------------------------------------
+
+MOCK_CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nmock\n-----END CERTIFICATE-----\n").decode()
+
+
+def _mock_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """What a provider would return beyond the inputs, for the types whose outputs we read."""
+    if type_ == "digitalocean:index/kubernetesCluster:KubernetesCluster":
+        return {
+            "endpoint": f"https://{name}.k8s.ondigitalocean.com",
+            "kubeConfigs": [
+                {"clusterCaCertificate": MOCK_CA, "rawConfig": "mock", "token": "mock-7-day-token"}
+            ],
+            "urn": "",
+        }
+    if type_ == "digitalocean:index/databaseCluster:DatabaseCluster":
+        port = 25060 if inputs.get("engine") == "mysql" else 25061
+        host = f"{inputs.get('name', name)}-do-user-0-0.db.ondigitalocean.com"
+        return {
+            "host": host,
+            "privateHost": f"private-{host}",
+            "port": port,
+            "password": f"mock-admin-password-{name}",
+            "user": "doadmin" if inputs.get("engine") == "mysql" else "default",
+        }
+    if type_ == "digitalocean:index/databaseUser:DatabaseUser":
+        return {"password": f"mock-p@ss/word+{name}"}
+    return {}
+
+
+def _mock_call(token: str, args: dict[str, Any]) -> dict[str, Any]:
+    if token == "digitalocean:index/getKubernetesVersions:getKubernetesVersions":
+        prefix = args.get("versionPrefix") or ""
+        if prefix in ("1.35.", "1.36.", "1.37."):
+            latest = f"{prefix}2-do.0"
+            return {"latestVersion": latest, "validVersions": [latest, f"{prefix}1-do.0"]}
+        return {"latestVersion": "", "validVersions": []}
+    return {}
+
+
+def _make_mocks() -> Any:
+    import pulumi
+
+    class Mocks(pulumi.runtime.Mocks):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+            inputs = reveal(_wrap_secrets(args.inputs))
+            state = {**inputs, **_mock_outputs(args.typ, args.name, inputs)}
+            return f"{args.name}-id", state
+
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
+            return _mock_call(args.token, reveal(_wrap_secrets(args.args))), []
+
+    return Mocks()
+
+
+def _make_monitor(mocks: Any, registrations: list[Registration]) -> Any:
+    from pulumi.runtime import rpc
+    from pulumi.runtime.mocks import MockMonitor
+
+    class RecordingMonitor(MockMonitor):
+        def RegisterResource(self, request: Any) -> Any:
+            response = super().RegisterResource(request)
+            if request.type != "pulumi:pulumi:Stack":
+                registrations.append(
+                    Registration(
+                        urn=response.urn,
+                        type=request.type,
+                        name=request.name,
+                        parent=request.parent,
+                        custom=request.custom,
+                        inputs=_wrap_secrets(rpc.deserialize_properties(request.object)),
+                        dependencies=list(request.dependencies),
+                        protect=bool(request.protect),
+                        ignore_changes=list(request.ignoreChanges),
+                        provider=request.provider,
+                        delete_before_replace=request.deleteBeforeReplace,
+                        replace_on_changes=list(request.replaceOnChanges),
+                        outputs=self.resources[response.urn].state,
+                    )
+                )
+            return response
+
+    return RecordingMonitor(mocks)
+
+
+class _WarningCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def run_stack(
+    stack: str,
+    overrides: Mapping[str, str | None] | None = None,
+    secret_overrides: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Simulation:
+    """Run `__main__.py` for `stack` under mocks and return what it registered.
+
+    `overrides` sets (or, with None, removes) plain config keys (`key` means `posts-infra:key`);
+    `secret_overrides` sets secret ones. `environ` replaces the DigitalOcean token variables.
+    Raises the program's own errors (e.g. `ConfigError`) unchanged.
+    """
+    values, secret_keys = stack_config(stack)
+    values.setdefault("digitalocean:token", PLACEHOLDER_TOKEN)
+    if "digitalocean:token" not in secret_keys and values["digitalocean:token"] == PLACEHOLDER_TOKEN:
+        secret_keys.append("digitalocean:token")
+    for key, value in (overrides or {}).items():
+        full_key = key if ":" in key else f"{PROJECT}:{key}"
+        if value is None:
+            values.pop(full_key, None)
+        else:
+            values[full_key] = value
+    for key, value in (secret_overrides or {}).items():
+        full_key = key if ":" in key else f"{PROJECT}:{key}"
+        values[full_key] = value
+        secret_keys.append(full_key)
+    return contextvars.Context().run(_run, stack, values, secret_keys, environ)
+
+
+def _run(
+    stack: str, values: dict[str, str], secret_keys: list[str], environ: Mapping[str, str] | None
+) -> Simulation:
+    import pulumi
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    registrations: list[Registration] = []
+    collector = _WarningCollector()
+    logger = logging.getLogger(f"posts-infra.offline.{stack}")
+    logger.propagate = False
+    logger.handlers = [collector]
+
+    mocks = _make_mocks()
+    pulumi.runtime.set_mocks(
+        mocks,
+        project=PROJECT,
+        stack=stack,
+        preview=False,
+        logger=logger,
+        monitor=_make_monitor(mocks, registrations),
+    )
+    pulumi.runtime.set_all_config(values, secret_keys)
+
+    saved_env = {k: os.environ.pop(k) for k in ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN", "PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS") if k in os.environ}
+    os.environ.update(environ or {})
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(REPO / "__main__.py"))))
+        outputs = _resolve_outputs()
+    finally:
+        for key in environ or {}:
+            os.environ.pop(key, None)
+        os.environ.update(saved_env)
+    return Simulation(stack, registrations, outputs, collector.messages)
+
+
+def _resolve_outputs() -> dict[str, StackOutput]:
+    import pulumi
+    from pulumi.runtime.settings import get_root_resource
+    from pulumi.runtime.sync_await import _sync_await
+
+    root = get_root_resource()
+    exported: dict[str, Any] = getattr(root, "outputs", {})
+    resolved: dict[str, StackOutput] = {}
+    for name, value in exported.items():
+        output = pulumi.Output.from_input(value)
+        resolved[name] = StackOutput(
+            value=_sync_await(output.future()), secret=_sync_await(output.is_secret())
+        )
+    return resolved
