@@ -97,9 +97,7 @@ class Cluster(pulumi.ComponentResource):
             ),
         )
 
-        self.cluster.version.apply(
-            lambda live: _warn_if_minor_differs(live, args.version_prefix)
-        )
+        self.cluster.version.apply(lambda live: _warn_if_minor_differs(live, args.version_prefix))
 
         ca_certificate = self.cluster.kube_configs.apply(
             lambda configs: configs[0].cluster_ca_certificate or ""

@@ -9,10 +9,10 @@ knows four types: string, integer, boolean and array (of strings here).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 ConfigType = Literal["string", "integer", "boolean", "array"]
-ConfigValue = Union[str, int, bool, list[str], None]
+ConfigValue = str | int | bool | list[str] | None
 
 
 @dataclass(frozen=True)
@@ -56,54 +56,100 @@ KEYS: tuple[ConfigKey, ...] = (
         " creation; must not overlap any VPC or cluster subnet in the DigitalOcean team.",
         "172.20.0.0/19",
     ),
-    ConfigKey("nodeSize", "string", "Droplet size slug of the autoscaling node pool.",
-              "s-2vcpu-4gb"),
+    ConfigKey(
+        "nodeSize", "string", "Droplet size slug of the autoscaling node pool.", "s-2vcpu-4gb"
+    ),
     ConfigKey("minNodes", "integer", "Fewest nodes the cluster autoscaler keeps (>= 1).", 1),
-    ConfigKey("maxNodes", "integer", "Most nodes the cluster autoscaler may add (>= minNodes).",
-              2),
-    ConfigKey("haControlPlane", "boolean",
-              "Highly available DOKS control plane (billed). Cannot be turned off once on.",
-              False),
-    ConfigKey("surgeUpgrade", "boolean",
-              "Upgrade nodes by adding new ones before draining old ones.", True),
-    ConfigKey("autoUpgrade", "boolean",
-              "Let DOKS apply patch releases in the maintenance window.", True),
-    ConfigKey("maintenanceDay", "string",
-              "Day of the cluster's maintenance window: a weekday name or `any`.", "sunday"),
-    ConfigKey("maintenanceStartTime", "string",
-              "UTC start (HH:MM) of the cluster's maintenance window.", "04:00"),
-    ConfigKey("kubernetesAuth", "string",
-              "How Pulumi authenticates to the cluster: `token` (the stack's DigitalOcean API"
-              " token as bearer token) or `doctl` (an exec credential; needs doctl on PATH).",
-              "token"),
-    ConfigKey("containerRegistryIntegration", "boolean",
-              "Give the cluster pull access to the account's DigitalOcean Container Registry.",
-              False),
+    ConfigKey("maxNodes", "integer", "Most nodes the cluster autoscaler may add (>= minNodes).", 2),
+    ConfigKey(
+        "haControlPlane",
+        "boolean",
+        "Highly available DOKS control plane (billed). Cannot be turned off once on.",
+        False,
+    ),
+    ConfigKey(
+        "surgeUpgrade",
+        "boolean",
+        "Upgrade nodes by adding new ones before draining old ones.",
+        True,
+    ),
+    ConfigKey(
+        "autoUpgrade", "boolean", "Let DOKS apply patch releases in the maintenance window.", True
+    ),
+    ConfigKey(
+        "maintenanceDay",
+        "string",
+        "Day of the cluster's maintenance window: a weekday name or `any`.",
+        "sunday",
+    ),
+    ConfigKey(
+        "maintenanceStartTime",
+        "string",
+        "UTC start (HH:MM) of the cluster's maintenance window.",
+        "04:00",
+    ),
+    ConfigKey(
+        "kubernetesAuth",
+        "string",
+        "How Pulumi authenticates to the cluster: `token` (the stack's DigitalOcean API"
+        " token as bearer token) or `doctl` (an exec credential; needs doctl on PATH).",
+        "token",
+    ),
+    ConfigKey(
+        "containerRegistryIntegration",
+        "boolean",
+        "Give the cluster pull access to the account's DigitalOcean Container Registry.",
+        False,
+    ),
     # -- databases ---------------------------------------------------------------------------
     ConfigKey("mysqlVersion", "string", "Managed MySQL major version.", "8"),
     ConfigKey("mysqlSize", "string", "Managed MySQL size slug.", "db-s-1vcpu-1gb"),
-    ConfigKey("mysqlNodeCount", "integer",
-              "MySQL nodes: 1 primary plus standby nodes (1 to 3).", 1),
-    ConfigKey("mysqlRequirePrimaryKey", "boolean",
-              "Keep MySQL's sql_require_primary_key on (DigitalOcean's default). Laravel >= 9"
-              " creates primary keys inline; turn off only for legacy migrations.", True),
-    ConfigKey("cacheEngine", "string",
-              "Managed Redis-compatible cache engine: `valkey` (Managed Redis ended in 2025).",
-              "valkey"),
+    ConfigKey(
+        "mysqlNodeCount", "integer", "MySQL nodes: 1 primary plus standby nodes (1 to 3).", 1
+    ),
+    ConfigKey(
+        "mysqlRequirePrimaryKey",
+        "boolean",
+        "Keep MySQL's sql_require_primary_key on (DigitalOcean's default). Laravel >= 9"
+        " creates primary keys inline; turn off only for legacy migrations.",
+        True,
+    ),
+    ConfigKey(
+        "cacheEngine",
+        "string",
+        "Managed Redis-compatible cache engine: `valkey` (Managed Redis ended in 2025).",
+        "valkey",
+    ),
     ConfigKey("cacheVersion", "string", "Cache engine major version.", "8"),
     ConfigKey("cacheSize", "string", "Managed Valkey size slug.", "db-s-1vcpu-1gb"),
-    ConfigKey("cacheNodeCount", "integer",
-              "Valkey nodes: 1 primary plus standby nodes (1 to 3).", 1),
-    ConfigKey("databaseMaintenanceDay", "string",
-              "Day of the databases' maintenance window (weekday name).", "sunday"),
-    ConfigKey("databaseMaintenanceHour", "string",
-              "UTC start (HH:MM) of the databases' maintenance window.", "02:00"),
-    ConfigKey("databaseAdminSources", "array",
-              "Extra IPv4 addresses or CIDRs admitted by both database firewalls (operators,"
-              " bastion). The cluster is always admitted.", []),
-    ConfigKey("protectResources", "boolean",
-              "Protect the VPC, cluster and databases from `pulumi destroy` and replacement.",
-              True),
+    ConfigKey(
+        "cacheNodeCount", "integer", "Valkey nodes: 1 primary plus standby nodes (1 to 3).", 1
+    ),
+    ConfigKey(
+        "databaseMaintenanceDay",
+        "string",
+        "Day of the databases' maintenance window (weekday name).",
+        "sunday",
+    ),
+    ConfigKey(
+        "databaseMaintenanceHour",
+        "string",
+        "UTC start (HH:MM) of the databases' maintenance window.",
+        "02:00",
+    ),
+    ConfigKey(
+        "databaseAdminSources",
+        "array",
+        "Extra IPv4 addresses or CIDRs admitted by both database firewalls (operators,"
+        " bastion). The cluster is always admitted.",
+        [],
+    ),
+    ConfigKey(
+        "protectResources",
+        "boolean",
+        "Protect the VPC, cluster and databases from `pulumi destroy` and replacement.",
+        True,
+    ),
 )
 
 KEYS_BY_NAME: dict[str, ConfigKey] = {key.name: key for key in KEYS}

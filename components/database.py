@@ -53,7 +53,9 @@ def _cluster_options(parent: pulumi.Resource, protect: bool) -> pulumi.ResourceO
     return pulumi.ResourceOptions(parent=parent, protect=protect)
 
 
-def _maintenance_window(spec: DatabaseClusterSpec) -> list[digitalocean.DatabaseClusterMaintenanceWindowArgs]:
+def _maintenance_window(
+    spec: DatabaseClusterSpec,
+) -> list[digitalocean.DatabaseClusterMaintenanceWindowArgs]:
     return [
         digitalocean.DatabaseClusterMaintenanceWindowArgs(
             day=spec.maintenance_day, hour=f"{spec.maintenance_hour}:00"
@@ -135,7 +137,9 @@ class MysqlDatabase(pulumi.ComponentResource):
                 self.cluster.private_host,
                 self.cluster.port,
                 self.database.name,
-            ).apply(lambda v: mysql_url(user=v[0], password=v[1], host=v[2], port=v[3], database=v[4]))
+            ).apply(
+                lambda v: mysql_url(user=v[0], password=v[1], host=v[2], port=v[3], database=v[4])
+            )
         )
         self.register_outputs(
             {"private_host": self.private_host, "connection_url": self.connection_url}

@@ -207,8 +207,8 @@ def _typed_values(raw: RawConfig, problems: list[str]) -> dict[str, ConfigValue]
     """Each declared key's value converted to its type; unknown project keys are problems."""
     prefix = f"{PROJECT}:"
     for full_key in sorted(raw.values):
-        if full_key.startswith(prefix) and full_key[len(prefix):] not in KEYS_BY_NAME:
-            name = full_key[len(prefix):]
+        if full_key.startswith(prefix) and full_key[len(prefix) :] not in KEYS_BY_NAME:
+            name = full_key[len(prefix) :]
             problems.append(f"{name}: unknown key{_did_you_mean(name)}")
 
     values: dict[str, ConfigValue] = {}
@@ -335,7 +335,7 @@ def _check_semantics(get: Callable[[str], Any], problems: list[str]) -> None:
         problems.append(f"vpcIpRange: /{vpc.prefixlen} is outside DigitalOcean's /16 to /28")
     names = list(networks)
     for i, first in enumerate(names):
-        for second in names[i + 1:]:
+        for second in names[i + 1 :]:
             if networks[first].overlaps(networks[second]):
                 problems.append(
                     f"{second}: {networks[second]} overlaps {first} ({networks[first]});"
@@ -344,14 +344,14 @@ def _check_semantics(get: Callable[[str], Any], problems: list[str]) -> None:
 
     for source in get("databaseAdminSources"):
         try:
-            network = ipaddress.ip_network(source, strict=True)
+            admitted = ipaddress.IPv4Network(source, strict=True)
         except ValueError:
             problems.append(
-                f"databaseAdminSources: '{source}' is not an IPv4 address or CIDR"
-                " (e.g. 203.0.113.7 or 203.0.113.0/24)"
+                f"databaseAdminSources: '{source}' is not an IPv4 address or CIDR without host"
+                " bits (e.g. 203.0.113.7 or 203.0.113.0/24)"
             )
             continue
-        if network.prefixlen == 0:
+        if admitted.prefixlen == 0:
             problems.append(
                 f"databaseAdminSources: '{source}' would open the databases to the world"
             )
@@ -361,7 +361,9 @@ def _parse_network(name: str, value: str, problems: list[str]) -> ipaddress.IPv4
     try:
         network = ipaddress.ip_network(value, strict=True)
     except ValueError:
-        problems.append(f"{name}: '{value}' is not an IPv4 CIDR with no host bits (e.g. 10.0.0.0/16)")
+        problems.append(
+            f"{name}: '{value}' is not an IPv4 CIDR with no host bits (e.g. 10.0.0.0/16)"
+        )
         return None
     if not isinstance(network, ipaddress.IPv4Network) or not network.is_private:
         problems.append(f"{name}: '{value}' is not a private IPv4 range (RFC 1918)")

@@ -1,4 +1,4 @@
-"""Run the Pulumi program for a stack offline, under Pulumi's mocks, and capture what it would create.
+"""Run the Pulumi program for a stack offline under Pulumi's mocks; capture what it would create.
 
 No Pulumi CLI, no cloud credentials, no network: `pulumi.runtime.set_mocks` stands in for the
 engine and the providers. The stack's config comes from `Pulumi.<stack>.yaml` (encrypted values
@@ -82,6 +82,14 @@ class Simulation:
     registrations: list[Registration]
     outputs: dict[str, StackOutput]
     warnings: list[str]
+    program: dict[str, Any] = field(default_factory=dict)  # __main__'s globals: the components
+    context: contextvars.Context | None = None
+
+    def resolve(self, value: Any) -> StackOutput:
+        """The value of an Output of this run, and whether it is secret."""
+        if self.context is None:
+            raise RuntimeError("this simulation kept no context")
+        return self.context.run(_resolve, value)
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -215,7 +223,9 @@ class UnknownStackError(Exception):
 
 # -- mocks ----------------------------------------------------------------------------------------
 
-MOCK_CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nmock\n-----END CERTIFICATE-----\n").decode()
+MOCK_CA = base64.b64encode(
+    b"-----BEGIN CERTIFICATE-----\nmock\n-----END CERTIFICATE-----\n"
+).decode()
 
 
 def _mock_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -321,10 +331,14 @@ def run_stack(
     """
     values, secret_keys = stack_config(stack)
     values.setdefault("digitalocean:token", PLACEHOLDER_TOKEN)
-    if "digitalocean:token" not in secret_keys and values["digitalocean:token"] == PLACEHOLDER_TOKEN:
+    if (
+        "digitalocean:token" not in secret_keys
+        and values["digitalocean:token"] == PLACEHOLDER_TOKEN
+    ):
         secret_keys.append("digitalocean:token")
     for key, value in (overrides or {}).items():
         full_key = key if ":" in key else f"{PROJECT}:{key}"
+        secret_keys = [k for k in secret_keys if k != full_key]
         if value is None:
             values.pop(full_key, None)
         else:
@@ -333,7 +347,10 @@ def run_stack(
         full_key = key if ":" in key else f"{PROJECT}:{key}"
         values[full_key] = value
         secret_keys.append(full_key)
-    return contextvars.Context().run(_run, stack, values, secret_keys, environ)
+    context = contextvars.Context()
+    simulation = context.run(_run, stack, values, secret_keys, environ)
+    simulation.context = context
+    return simulation
 
 
 def _run(
@@ -360,31 +377,47 @@ def _run(
     )
     pulumi.runtime.set_all_config(values, secret_keys)
 
-    saved_env = {k: os.environ.pop(k) for k in ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN", "PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS") if k in os.environ}
+    saved_env = {
+        k: os.environ.pop(k)
+        for k in (
+            "DIGITALOCEAN_TOKEN",
+            "DIGITALOCEAN_ACCESS_TOKEN",
+            "PULUMI_CONFIG",
+            "PULUMI_CONFIG_SECRET_KEYS",
+        )
+        if k in os.environ
+    }
     os.environ.update(environ or {})
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(REPO / "__main__.py"))))
+        program_globals: dict[str, Any] = {}
+
+        def program() -> None:
+            program_globals.update(runpy.run_path(str(REPO / "__main__.py")))
+
+        _sync_await(run_pulumi_func(program))
         outputs = _resolve_outputs()
     finally:
         for key in environ or {}:
             os.environ.pop(key, None)
         os.environ.update(saved_env)
-    return Simulation(stack, registrations, outputs, collector.messages)
+    return Simulation(stack, registrations, outputs, collector.messages, program_globals)
 
 
 def _resolve_outputs() -> dict[str, StackOutput]:
-    import pulumi
     from pulumi.runtime.settings import get_root_resource
-    from pulumi.runtime.sync_await import _sync_await
 
     root = get_root_resource()
     exported: dict[str, Any] = getattr(root, "outputs", {})
-    resolved: dict[str, StackOutput] = {}
-    for name, value in exported.items():
-        output = pulumi.Output.from_input(value)
-        resolved[name] = StackOutput(
-            value=_sync_await(output.future()), secret=_sync_await(output.is_secret())
-        )
-    return resolved
+    return {name: _resolve(value) for name, value in exported.items()}
+
+
+def _resolve(value: Any) -> StackOutput:
+    import pulumi
+    from pulumi.runtime.sync_await import _sync_await
+
+    output = pulumi.Output.from_input(value)
+    return StackOutput(
+        value=_sync_await(output.future()), secret=bool(_sync_await(output.is_secret()))
+    )

@@ -1,0 +1,10 @@
+"""Resource type tokens, named for reading."""
+
+VPC = "digitalocean:index/vpc:Vpc"
+DOKS = "digitalocean:index/kubernetesCluster:KubernetesCluster"
+DATABASE = "digitalocean:index/databaseCluster:DatabaseCluster"
+DATABASE_DB = "digitalocean:index/databaseDb:DatabaseDb"
+DATABASE_USER = "digitalocean:index/databaseUser:DatabaseUser"
+DATABASE_FIREWALL = "digitalocean:index/databaseFirewall:DatabaseFirewall"
+MYSQL_CONFIG = "digitalocean:index/databaseMysqlConfig:DatabaseMysqlConfig"
+K8S_PROVIDER = "pulumi:providers:kubernetes"

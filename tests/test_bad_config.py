@@ -1,0 +1,78 @@
+"""What bad stack config gets: one clear error naming every bad key, before any resource."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.settings import ConfigError
+from offline.simulate import run_stack
+
+BAD_CONFIGS = [
+    ({"region": "mars1"}, "region: 'mars1' is not one of: nyc1, nyc3"),
+    ({"nodeSize": "s-64vcpu-1tb"}, "nodeSize: 's-64vcpu-1tb' is not one of: s-1vcpu-2gb"),
+    ({"minNodes": "0"}, "minNodes: 0 is below 1"),
+    ({"minNodes": "3", "maxNodes": "2"}, "maxNodes: 2 is below minNodes (3)"),
+    ({"maxNodes": "many"}, "maxNodes: 'many' is not a whole number"),
+    ({"kubernetesVersionPrefix": "1.36"}, "kubernetesVersionPrefix: '1.36' is not of the form"),
+    ({"kubernetesVersionPrefix": "v1.36."}, "kubernetesVersionPrefix: 'v1.36.' is not of the form"),
+    ({"databaseAdminSources": '["10.0.0.300"]'}, "databaseAdminSources: '10.0.0.300' is not"),
+    ({"databaseAdminSources": '["203.0.113.7/24"]'}, "'203.0.113.7/24' is not an IPv4 address"),
+    ({"databaseAdminSources": '["0.0.0.0/0"]'}, "would open the databases to the world"),
+    ({"databaseAdminSources": "203.0.113.7"}, "databaseAdminSources: expected a YAML list"),
+    ({"cacheEngine": "memcached"}, "cacheEngine: 'memcached' is not one of: valkey"),
+    ({"cacheEngine": "redis"}, "cacheEngine: DigitalOcean ended Managed Redis on 2025-06-30"),
+    ({"cacheVersion": "7"}, "cacheVersion: '7' is not one of: 8"),
+    ({"mysqlVersion": "5.7"}, "mysqlVersion: '5.7' is not one of: 8"),
+    ({"mysqlSize": "db-s-1vcpu-1gb", "mysqlNodeCount": "2"}, "cannot have standby nodes"),
+    ({"mysqlNodeCount": "4"}, "mysqlNodeCount: 4 is not 1, 2 or 3"),
+    ({"haControlPlane": "yes"}, "haControlPlane: 'yes' is not true or false"),
+    ({"maintenanceDay": "caturday"}, "maintenanceDay: 'caturday' is not one of"),
+    ({"maintenanceStartTime": "25:00"}, "maintenanceStartTime: '25:00' is not a 24-hour time"),
+    ({"vpcIpRange": "10.110.0.1/20"}, "vpcIpRange: '10.110.0.1/20' is not an IPv4 CIDR"),
+    ({"vpcIpRange": "8.8.0.0/20"}, "vpcIpRange: '8.8.0.0/20' is not a private IPv4 range"),
+    ({"vpcIpRange": "10.0.0.0/8"}, "vpcIpRange: /8 is outside DigitalOcean's /16 to /28"),
+    ({"serviceSubnet": "172.16.128.0/19"}, "serviceSubnet: 172.16.128.0/19 overlaps clusterSubnet"),
+    ({"kubernetesAuth": "password"}, "kubernetesAuth: 'password' is not one of: token, doctl"),
+    ({"minNode": "1"}, "minNode: unknown key (did you mean 'minNodes'?)"),
+    ({"digitalocean:token": "dop_v1_plain"}, "digitalocean:token: stored in plain text"),
+    ({"digitalocean:token": None}, "kubernetesAuth: 'token' needs the DigitalOcean API token"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "message"), BAD_CONFIGS, ids=[m for _, m in BAD_CONFIGS])
+def test_each_bad_value_is_named_with_what_is_accepted(
+    overrides: dict[str, str | None], message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        run_stack("dev", overrides)
+    assert message in str(caught.value)
+
+
+def test_every_problem_is_reported_at_once_before_any_resource() -> None:
+    with pytest.raises(ConfigError) as caught:
+        run_stack("dev", {"region": "mars1", "minNodes": "0", "cacheEngine": "redis"})
+    error = caught.value
+    assert len(error.problems) == 3
+    text = str(error)
+    assert "stack 'dev' has 3 bad config value(s); nothing was changed" in text
+    for key in ("region", "minNodes", "cacheEngine"):
+        assert f"  - {key}:" in text
+
+
+def test_config_error_is_a_run_error_so_the_cli_prints_no_traceback() -> None:
+    import pulumi
+
+    assert issubclass(ConfigError, pulumi.RunError)
+
+
+def test_no_resource_is_registered_for_bad_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    from offline import simulate
+
+    captured: list[simulate.Registration] = []
+    original = simulate._make_monitor
+    monkeypatch.setattr(
+        simulate, "_make_monitor", lambda mocks, registrations: original(mocks, captured)
+    )
+    with pytest.raises(ConfigError):
+        run_stack("dev", {"region": "mars1"})
+    assert captured == []

@@ -1,0 +1,143 @@
+"""What `pulumi up` creates on DigitalOcean: VPC, DOKS cluster, MySQL, Valkey, as configured."""
+
+from __future__ import annotations
+
+import pytest
+
+from offline.simulate import Simulation, run_stack
+from tests.kinds import DATABASE, DATABASE_DB, DATABASE_USER, DOKS, MYSQL_CONFIG, VPC
+
+
+def test_one_vpc_in_the_stack_region(dev: Simulation) -> None:
+    vpc = dev.one(VPC)
+    assert vpc.value("region") == "nyc3"
+    assert vpc.value("ipRange") == "10.110.0.0/20"
+    assert vpc.value("name") == "posts-dev-vpc"
+
+
+def test_cluster_joins_the_vpc_with_vpc_native_subnets(dev: Simulation) -> None:
+    doks = dev.one(DOKS)
+    vpc = dev.one(VPC)
+    assert doks.value("vpcUuid") == "network-vpc-id"  # the mock id of the VPC
+    assert vpc.urn in doks.dependencies
+    assert doks.value("clusterSubnet") == "172.16.0.0/16"
+    assert doks.value("serviceSubnet") == "172.20.0.0/19"
+    assert doks.value("region") == "nyc3"
+
+
+@pytest.mark.parametrize(
+    ("stack", "size", "low", "high"),
+    [("dev", "s-2vcpu-4gb", 1, 2), ("prod", "s-4vcpu-8gb", 2, 5)],
+)
+def test_default_node_pool_autoscales_within_the_stack_bounds(
+    stack: str, size: str, low: int, high: int, dev: Simulation, prod: Simulation
+) -> None:
+    pool = {"dev": dev, "prod": prod}[stack].one(DOKS).value("nodePool")
+    assert pool["autoScale"] is True
+    assert (pool["minNodes"], pool["maxNodes"]) == (low, high)
+    assert pool["size"] == size
+    assert "nodeCount" not in pool, "a fixed node count would fight the autoscaler"
+
+
+def test_autoscaling_bounds_follow_config() -> None:
+    pool = run_stack("dev", {"minNodes": "3", "maxNodes": "7"}).one(DOKS).value("nodePool")
+    assert (pool["minNodes"], pool["maxNodes"]) == (3, 7)
+
+
+def test_version_is_the_newest_patch_of_the_configured_minor(dev: Simulation) -> None:
+    assert dev.one(DOKS).value("version") == "1.36.2-do.0"  # the mock's newest 1.36 patch
+    other = run_stack("dev", {"kubernetesVersionPrefix": "1.35."})
+    assert other.one(DOKS).value("version") == "1.35.2-do.0"
+
+
+def test_auto_upgrades_and_autoscaling_cause_no_diff(dev: Simulation) -> None:
+    assert set(dev.one(DOKS).ignore_changes) == {"version", "nodePool.nodeCount"}
+
+
+def test_a_cluster_on_another_minor_is_reported_not_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The live version comes back from state (the mocks echo the input, so the check the
+    program applies to it is called directly): another minor warns, a newer patch is silent."""
+    import pulumi
+
+    from components.cluster import _warn_if_minor_differs
+
+    warnings: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: warnings.append(message))
+    _warn_if_minor_differs("1.36.5-do.1", "1.36.")
+    assert warnings == []
+    _warn_if_minor_differs("1.37.0-do.0", "1.36.")
+    assert len(warnings) == 1 and "1.37.0-do.0" in warnings[0]
+
+
+def test_upgrades_maintenance_and_ha_are_explicit(dev: Simulation, prod: Simulation) -> None:
+    doks = dev.one(DOKS)
+    assert doks.value("surgeUpgrade") is True
+    assert doks.value("autoUpgrade") is True
+    assert doks.value("maintenancePolicy") == {"day": "sunday", "startTime": "04:00"}
+    # DOKS >= 1.36 turns HA on when `ha` is absent; it must always be sent.
+    assert doks.value("ha") is False
+    assert prod.one(DOKS).value("ha") is True
+
+
+def test_cluster_deletion_never_takes_volumes_or_load_balancers(dev: Simulation) -> None:
+    assert dev.one(DOKS).value("destroyAllAssociatedResources") is False
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_vpc_cluster_databases_are_protected(stack: str, dev: Simulation, prod: Simulation) -> None:
+    simulation = {"dev": dev, "prod": prod}[stack]
+    protected = {r.name for r in simulation.registrations if r.protect}
+    assert {"network-vpc", "cluster-doks", "mysql-cluster", "cache-cluster", "mysql-db"} <= (
+        protected
+    )
+
+
+def test_protection_can_be_turned_off_for_throwaway_stacks() -> None:
+    simulation = run_stack("dev", {"protectResources": "false"})
+    assert not [r.name for r in simulation.registrations if r.protect]
+
+
+def test_mysql_8_with_the_app_database_and_user(dev: Simulation) -> None:
+    mysql = dev.one(DATABASE, "mysql-cluster")
+    assert (mysql.value("engine"), mysql.value("version")) == ("mysql", "8")
+    assert mysql.value("size") == "db-s-1vcpu-1gb"
+    assert mysql.value("nodeCount") == 1
+    assert mysql.value("privateNetworkUuid") == "network-vpc-id"
+    assert mysql.value("maintenanceWindows") == [{"day": "sunday", "hour": "02:00:00"}]
+    assert dev.one(DATABASE_DB).value("name") == "posts"
+    assert dev.one(DATABASE_USER).value("name") == "posts-root"
+    for child in (dev.one(DATABASE_DB), dev.one(DATABASE_USER)):
+        assert child.value("clusterId") == "mysql-cluster-id"
+
+
+def test_mysql_primary_key_requirement_is_stated(dev: Simulation) -> None:
+    assert dev.one(MYSQL_CONFIG).value("sqlRequirePrimaryKey") is True
+    relaxed = run_stack("dev", {"mysqlRequirePrimaryKey": "false"})
+    assert relaxed.one(MYSQL_CONFIG).value("sqlRequirePrimaryKey") is False
+
+
+def test_cache_is_valkey_8_in_the_vpc_and_keeps_queued_jobs(dev: Simulation) -> None:
+    cache = dev.one(DATABASE, "cache-cluster")
+    assert (cache.value("engine"), cache.value("version")) == ("valkey", "8")
+    assert cache.value("name") == "posts-dev-valkey"
+    assert cache.value("privateNetworkUuid") == "network-vpc-id"
+    # Laravel's queue lives in the same server: only keys with a TTL may be evicted.
+    assert cache.value("evictionPolicy") == "volatile_lru"
+
+
+def test_prod_has_standby_database_nodes(prod: Simulation) -> None:
+    assert prod.one(DATABASE, "mysql-cluster").value("nodeCount") == 2
+    assert prod.one(DATABASE, "cache-cluster").value("nodeCount") == 2
+    assert prod.one(DATABASE, "mysql-cluster").value("size") == "db-s-2vcpu-4gb"
+
+
+def test_two_runs_register_identical_resources() -> None:
+    """Same config, same objects: no time, randomness or ordering leaks into names or inputs
+    (registration order itself is asynchronous and may differ)."""
+    first, second = run_stack("dev"), run_stack("dev")
+    assert len(first.registrations) == len(second.registrations)
+    assert {r.urn: r.inputs for r in first.registrations} == {
+        r.urn: r.inputs for r in second.registrations
+    }
