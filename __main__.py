@@ -2,6 +2,7 @@
 
 import pulumi
 
+from components.app import AppArgs, Application
 from components.cluster import Cluster, ClusterArgs
 from components.database import (
     Cache,
@@ -10,6 +11,7 @@ from components.database import (
     MysqlArgs,
     MysqlDatabase,
 )
+from components.edge import Edge, EdgeArgs
 from components.kubeconfig import KubeconfigAuth
 from components.network import Network, NetworkArgs
 from components.settings import load_settings
@@ -101,6 +103,37 @@ cache = Cache(
     ),
 )
 
+app = Application(
+    "app",
+    AppArgs(
+        settings=settings.app,
+        database_url=mysql.connection_url,
+        redis_url=cache.connection_url,
+        database_port=mysql.cluster.port.apply(lambda port: port or 25060),
+        cache_port=cache.cluster.port.apply(lambda port: port or 25061),
+        vpc_ip_range=settings.network.vpc_ip_range,
+        provider=cluster.provider,
+    ),
+)
+
+edge = Edge(
+    "edge",
+    EdgeArgs(
+        namespace=settings.app.namespace,
+        load_balancer_name=f"{prefix}-gateway",
+        hostname=settings.app.hostname,
+        dns_domain=settings.app.dns_domain,
+        tls=settings.app.tls,
+        tls_email=settings.app.tls_email,
+        provider=cluster.provider,
+        depends_on=[app],
+    ),
+)
+
+pulumi.export("publicAddress", edge.public_address)
+pulumi.export("url", edge.url)
+pulumi.export("namespace", settings.app.namespace)
+pulumi.export("release", settings.app.image_tag)
 pulumi.export("clusterName", cluster.cluster.name)
 pulumi.export("clusterId", cluster.cluster.id)
 pulumi.export("kubernetesVersion", cluster.cluster.version)

@@ -144,6 +144,127 @@ KEYS: tuple[ConfigKey, ...] = (
         " bastion). The cluster is always admitted.",
         [],
     ),
+    # -- the application on the cluster --------------------------------------------------------
+    ConfigKey("namespace", "string", "Kubernetes namespace of the application.", "posts"),
+    ConfigKey(
+        "imageRegistry",
+        "string",
+        "Registry and repository prefix of the app images, e.g. `docker.io/martinjoo` or"
+        " `registry.digitalocean.com/<registry>`.",
+        "docker.io/martinjoo",
+    ),
+    ConfigKey(
+        "imageTag",
+        "string",
+        "The release: one immutable image tag (a commit SHA) for every image. Not `latest`.",
+        required=True,
+    ),
+    ConfigKey(
+        "imageNames",
+        "array",
+        "Overrides of the image names, as `workload=name` (workloads: api, nginx, worker,"
+        " scheduler, frontend). Defaults are the seed's `posts-<workload>`.",
+        [],
+    ),
+    ConfigKey(
+        "imagePullDockerConfig",
+        "string",
+        "Optional `.dockerconfigjson` for a private registry (not needed with"
+        " containerRegistryIntegration).",
+        secret=True,
+    ),
+    ConfigKey(
+        "appSettings",
+        "array",
+        "Overrides and additions to the `posts` ConfigMap, as `KEY=value` (non-secret only).",
+        [],
+    ),
+    ConfigKey("appKey", "string", "Laravel APP_KEY (`base64:...`).", secret=True, required=True),
+    ConfigKey(
+        "awsAccessKeyId", "string", "AWS_ACCESS_KEY_ID for the S3 disk.", secret=True, required=True
+    ),
+    ConfigKey(
+        "awsSecretAccessKey",
+        "string",
+        "AWS_SECRET_ACCESS_KEY for the S3 disk.",
+        secret=True,
+        required=True,
+    ),
+    ConfigKey("rollbarToken", "string", "ROLLBAR_TOKEN (optional).", secret=True),
+    ConfigKey("healthCheckEmail", "string", "HEALTH_CHECK_EMAIL (optional).", secret=True),
+    ConfigKey("apiMinReplicas", "integer", "Fewest api (php-fpm) pods the HPA keeps.", 4),
+    ConfigKey("apiMaxReplicas", "integer", "Most api pods the HPA may run.", 8),
+    ConfigKey(
+        "apiCpuTargetPercent", "integer", "Average CPU use (% of request) the api HPA aims for.", 70
+    ),
+    ConfigKey("nginxReplicas", "integer", "nginx pods.", 2),
+    ConfigKey("frontendReplicas", "integer", "frontend pods.", 2),
+    ConfigKey("workerReplicas", "integer", "Queue worker pods.", 2),
+    ConfigKey(
+        "workerQueues",
+        "string",
+        "Queues the workers consume, in priority order.",
+        "default,notification",
+    ),
+    ConfigKey("workerTries", "integer", "queue:work --tries.", 3),
+    ConfigKey(
+        "workerTimeoutSeconds",
+        "integer",
+        "queue:work --timeout; pods get this plus 30 s to finish a job on shutdown.",
+        30,
+    ),
+    ConfigKey("workerSleepSeconds", "integer", "queue:work --sleep.", 3),
+    ConfigKey(
+        "workerMaxJobs", "integer", "queue:work --max-jobs (then the worker restarts).", 1000
+    ),
+    ConfigKey(
+        "workerMaxTimeSeconds", "integer", "queue:work --max-time (then the worker restarts).", 3600
+    ),
+    ConfigKey(
+        "migrateTimeoutSeconds",
+        "integer",
+        "Longest a release's migration may run before it is failed.",
+        600,
+    ),
+    *(
+        ConfigKey(
+            f"{workload}Resources",
+            "string",
+            f"{workload} container: CPU request / memory request / memory limit.",
+            default,
+        )
+        for workload, default in (
+            ("api", "250m/256Mi/512Mi"),
+            ("nginx", "50m/64Mi/128Mi"),
+            ("worker", "100m/256Mi/512Mi"),
+            ("scheduler", "50m/128Mi/256Mi"),
+            ("frontend", "25m/32Mi/64Mi"),
+            ("migrate", "100m/256Mi/512Mi"),
+        )
+    ),
+    ConfigKey(
+        "hostname",
+        "string",
+        "Public hostname of the app (optional). Without it the Gateway answers on its IP.",
+        "",
+    ),
+    ConfigKey(
+        "dnsDomain",
+        "string",
+        "A domain managed in DigitalOcean DNS that contains hostname; an A record for"
+        " hostname is created there (optional).",
+        "",
+    ),
+    ConfigKey(
+        "tls",
+        "boolean",
+        "Serve HTTPS for hostname with a Let's Encrypt certificate (cert-manager, HTTP-01"
+        " through the Gateway); HTTP then redirects to HTTPS.",
+        False,
+    ),
+    ConfigKey(
+        "tlsEmail", "string", "ACME account e-mail for Let's Encrypt (required with tls).", ""
+    ),
     ConfigKey(
         "protectResources",
         "boolean",

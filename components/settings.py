@@ -104,6 +104,64 @@ class DataSettings:
 
 
 @dataclass(frozen=True)
+class Resources:
+    cpu_request: str
+    memory_request: str
+    memory_limit: str
+
+
+WORKLOADS = ("api", "nginx", "worker", "scheduler", "frontend")
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    replicas: int
+    queues: str
+    tries: int
+    timeout_seconds: int
+    sleep_seconds: int
+    max_jobs: int
+    max_time_seconds: int
+
+
+@dataclass(frozen=True)
+class AppSecrets:
+    """Values of the `posts` Secret that come from stack config; each a Pulumi secret."""
+
+    app_key: pulumi.Output[str]
+    aws_access_key_id: pulumi.Output[str]
+    aws_secret_access_key: pulumi.Output[str]
+    rollbar_token: pulumi.Output[str]
+    health_check_email: pulumi.Output[str]
+    image_pull_docker_config: pulumi.Output[str] | None
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    namespace: str
+    image_registry: str
+    image_tag: str
+    image_names: dict[str, str]  # workload -> image name
+    settings_overrides: dict[str, str]  # ConfigMap additions from appSettings
+    secrets: AppSecrets
+    api_min_replicas: int
+    api_max_replicas: int
+    api_cpu_target_percent: int
+    nginx_replicas: int
+    frontend_replicas: int
+    worker: WorkerSettings
+    migrate_timeout_seconds: int
+    resources: dict[str, Resources]  # workload (and "migrate") -> resources
+    hostname: str
+    dns_domain: str
+    tls: bool
+    tls_email: str
+
+    def image(self, workload: str) -> str:
+        return f"{self.image_registry}/{self.image_names[workload]}:{self.image_tag}"
+
+
+@dataclass(frozen=True)
 class Settings:
     project: str
     stack: str
@@ -112,6 +170,7 @@ class Settings:
     network: NetworkSettings
     cluster: ClusterSettings
     data: DataSettings
+    app: AppSettings
 
 
 def load_settings() -> Settings:
@@ -128,6 +187,7 @@ def parse_settings(stack: str, raw: RawConfig) -> Settings:
 
     _check_semantics(get, problems)
     token = _digitalocean_token(raw, get("kubernetesAuth"), problems)
+    _check_app(get, problems)
     if problems:
         raise ConfigError(stack, problems)
 
@@ -171,7 +231,67 @@ def parse_settings(stack: str, raw: RawConfig) -> Settings:
             maintenance_hour=get("databaseMaintenanceHour"),
             admin_sources=tuple(get("databaseAdminSources")),
         ),
+        app=AppSettings(
+            namespace=get("namespace"),
+            image_registry=get("imageRegistry").rstrip("/"),
+            image_tag=get("imageTag"),
+            image_names=_image_names(get("imageNames")),
+            settings_overrides=dict(_split_pair(item) for item in get("appSettings")),
+            secrets=AppSecrets(
+                app_key=_secret(get("appKey")),
+                aws_access_key_id=_secret(get("awsAccessKeyId")),
+                aws_secret_access_key=_secret(get("awsSecretAccessKey")),
+                rollbar_token=_secret(get("rollbarToken") or ""),
+                health_check_email=_secret(get("healthCheckEmail") or ""),
+                image_pull_docker_config=(
+                    _secret(get("imagePullDockerConfig")) if get("imagePullDockerConfig") else None
+                ),
+            ),
+            api_min_replicas=get("apiMinReplicas"),
+            api_max_replicas=get("apiMaxReplicas"),
+            api_cpu_target_percent=get("apiCpuTargetPercent"),
+            nginx_replicas=get("nginxReplicas"),
+            frontend_replicas=get("frontendReplicas"),
+            worker=WorkerSettings(
+                replicas=get("workerReplicas"),
+                queues=get("workerQueues"),
+                tries=get("workerTries"),
+                timeout_seconds=get("workerTimeoutSeconds"),
+                sleep_seconds=get("workerSleepSeconds"),
+                max_jobs=get("workerMaxJobs"),
+                max_time_seconds=get("workerMaxTimeSeconds"),
+            ),
+            migrate_timeout_seconds=get("migrateTimeoutSeconds"),
+            resources={
+                workload: _resources(get(f"{workload}Resources"))
+                for workload in (*WORKLOADS, "migrate")
+            },
+            hostname=get("hostname"),
+            dns_domain=get("dnsDomain"),
+            tls=get("tls"),
+            tls_email=get("tlsEmail"),
+        ),
     )
+
+
+def _secret(value: str) -> pulumi.Output[str]:
+    return pulumi.Output.secret(value)
+
+
+def _split_pair(item: str) -> tuple[str, str]:
+    key, _, value = item.partition("=")
+    return key.strip(), value
+
+
+def _image_names(overrides: list[str]) -> dict[str, str]:
+    names = {workload: f"posts-{workload}" for workload in WORKLOADS}
+    names.update(_split_pair(item) for item in overrides)
+    return names
+
+
+def _resources(text: str) -> Resources:
+    cpu, memory, limit = (part.strip() for part in text.split("/"))
+    return Resources(cpu_request=cpu, memory_request=memory, memory_limit=limit)
 
 
 TOKEN_KEY = "digitalocean:token"
@@ -215,8 +335,13 @@ def _typed_values(raw: RawConfig, problems: list[str]) -> dict[str, ConfigValue]
     for key in KEYS:
         full_key = prefix + key.name
         text = raw.values.get(full_key)
-        if text is None:
-            if key.required:
+        if text is None or (key.required and text == ""):
+            if key.required and key.secret:
+                problems.append(
+                    f"{key.name}: required; {key.description} Set it with"
+                    f" `pulumi config set --secret {key.name} ...`"
+                )
+            elif key.required:
                 problems.append(f"{key.name}: required; {key.description}")
             values[key.name] = key.default
             continue
@@ -369,3 +494,137 @@ def _parse_network(name: str, value: str, problems: list[str]) -> ipaddress.IPv4
         problems.append(f"{name}: '{value}' is not a private IPv4 range (RFC 1918)")
         return None
     return network
+
+
+# -- checking: the application -------------------------------------------------------------------
+
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_REGISTRY = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
+_IMAGE_NAME = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_CPU = re.compile(r"^([0-9]+m|[0-9]+(\.[0-9]{1,3})?)$")
+_MEMORY = re.compile(r"^[0-9]+(Ki|Mi|Gi)$")
+_MUTABLE_TAGS = ("latest", "stable", "main", "master", "edge", "dev")
+SECRET_WORDS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "CREDENTIAL", "PRIVATE")
+SECRET_ENV_NAMES = (
+    "APP_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "ROLLBAR_TOKEN",
+    "HEALTH_CHECK_EMAIL",
+)
+
+
+def looks_secret(env_name: str) -> bool:
+    """Whether an environment variable name says it carries a credential."""
+    upper = env_name.upper()
+    return upper in SECRET_ENV_NAMES or any(word in upper for word in SECRET_WORDS)
+
+
+def _memory_mib(text: str) -> float:
+    number, unit = int(text[:-2]), text[-2:]
+    return number * {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}[unit]
+
+
+def _check_app(get: Callable[[str], Any], problems: list[str]) -> None:
+    namespace = get("namespace")
+    if not _DNS_LABEL.match(namespace) or namespace in ("default", "kube-system", "kube-public"):
+        problems.append(
+            f"namespace: '{namespace}' is not a DNS label of its own (lowercase letters, digits,"
+            " '-'; not default or kube-*)"
+        )
+    registry = get("imageRegistry").rstrip("/")
+    if not _REGISTRY.match(registry):
+        problems.append(
+            f"imageRegistry: '{registry}' is not a registry/repository prefix"
+            " (e.g. docker.io/martinjoo or registry.digitalocean.com/posts)"
+        )
+    tag = get("imageTag")
+    if tag:
+        if tag.lower() in _MUTABLE_TAGS:
+            problems.append(
+                f"imageTag: '{tag}' is a moving tag; use the release's immutable tag, e.g. the"
+                " commit SHA (`git rev-parse --short HEAD`)"
+            )
+        elif not _IMAGE_TAG.match(tag):
+            problems.append(
+                f"imageTag: '{tag}' is not a Docker tag (letters, digits, '_', '.', '-';"
+                " at most 128)"
+            )
+    for item in get("imageNames"):
+        workload, sep, name = item.partition("=")
+        if not sep or workload not in WORKLOADS or not _IMAGE_NAME.match(name):
+            problems.append(
+                f"imageNames: '{item}' is not `workload=name` with a workload of"
+                f" {', '.join(WORKLOADS)} and a lowercase image name"
+            )
+    for item in get("appSettings"):
+        key, sep, _ = item.partition("=")
+        key = key.strip()
+        if not sep or not _ENV_NAME.match(key):
+            problems.append(
+                f"appSettings: '{item}' is not `KEY=value` with an upper-case variable name"
+            )
+        elif looks_secret(key):
+            problems.append(
+                f"appSettings: {key} looks like a credential; a ConfigMap is readable by anyone"
+                " who can read the namespace. Secrets come from secret config keys (README)."
+            )
+
+    low, high = get("apiMinReplicas"), get("apiMaxReplicas")
+    if low < 1:
+        problems.append(f"apiMinReplicas: {low} is below 1")
+    if high < low:
+        problems.append(f"apiMaxReplicas: {high} is below apiMinReplicas ({low})")
+    target = get("apiCpuTargetPercent")
+    if not 10 <= target <= 100:
+        problems.append(f"apiCpuTargetPercent: {target} is not between 10 and 100")
+    for name in ("nginxReplicas", "frontendReplicas", "workerReplicas"):
+        if get(name) < 1:
+            problems.append(f"{name}: {get(name)} is below 1")
+    for name in (
+        "workerTries",
+        "workerTimeoutSeconds",
+        "workerMaxJobs",
+        "workerMaxTimeSeconds",
+        "migrateTimeoutSeconds",
+    ):
+        if get(name) < 1:
+            problems.append(f"{name}: {get(name)} is below 1")
+    if get("workerSleepSeconds") < 0:
+        problems.append(f"workerSleepSeconds: {get('workerSleepSeconds')} is negative")
+    queues = get("workerQueues")
+    if not re.match(r"^[A-Za-z0-9_.:-]+(,[A-Za-z0-9_.:-]+)*$", queues):
+        problems.append(f"workerQueues: '{queues}' is not a comma-separated list of queue names")
+
+    for workload in (*WORKLOADS, "migrate"):
+        name = f"{workload}Resources"
+        parts = [part.strip() for part in get(name).split("/")]
+        if (
+            len(parts) != 3
+            or not _CPU.match(parts[0])
+            or not all(_MEMORY.match(part) for part in parts[1:])
+        ):
+            problems.append(
+                f"{name}: '{get(name)}' is not `cpu/memory/memoryLimit` such as 250m/256Mi/512Mi"
+            )
+        elif _memory_mib(parts[2]) < _memory_mib(parts[1]):
+            problems.append(f"{name}: memory limit {parts[2]} is below the request {parts[1]}")
+
+    hostname, domain = get("hostname"), get("dnsDomain")
+    labels = hostname.split(".") if hostname else []
+    if hostname and (len(labels) < 2 or not all(_DNS_LABEL.match(label) for label in labels)):
+        problems.append(
+            f"hostname: '{hostname}' is not a lowercase DNS name (e.g. posts.example.com)"
+        )
+    if domain and not hostname:
+        problems.append("dnsDomain: needs hostname (the record to create in it)")
+    elif domain and hostname != domain and not hostname.endswith(f".{domain}"):
+        problems.append(f"dnsDomain: hostname '{hostname}' is not inside '{domain}'")
+    if get("tls") and not hostname:
+        problems.append("tls: needs hostname (the certificate's name)")
+    if get("tls") and "@" not in get("tlsEmail"):
+        problems.append("tlsEmail: an e-mail address is required with tls (Let's Encrypt account)")

@@ -1,13 +1,19 @@
-"""Prints the README's stack config reference table from components/config_schema.py.
+"""Keeps the declared config in step with components/config_schema.py.
 
-    .venv/bin/python -m offline.config_reference
+.venv/bin/python -m offline.config_reference          # print the README table
+.venv/bin/python -m offline.config_reference --write  # rewrite Pulumi.yaml's config and
+                                                      # the README table from the schema
 """
 
 from __future__ import annotations
 
 import json
+import sys
 
 from components.config_schema import KEYS
+from offline.simulate import REPO
+
+README_HEADING = "## Stack config reference"
 
 
 def table() -> str:
@@ -21,5 +27,35 @@ def table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def pulumi_yaml_config() -> str:
+    lines = ["config:"]
+    for key in KEYS:
+        lines.append(f"  {key.name}:")
+        lines.append(f"    type: {key.type}")
+        if key.type == "array":
+            lines += ["    items:", "      type: string"]
+        if key.default is not None:
+            lines.append(f"    default: {json.dumps(key.default)}")
+        if key.secret:
+            lines.append("    secret: true")
+        lines.append(f"    description: {json.dumps(key.description)}")
+    return "\n".join(lines) + "\n"
+
+
+def write() -> None:
+    project = REPO / "Pulumi.yaml"
+    text = project.read_text()
+    project.write_text(text[: text.index("config:\n")] + pulumi_yaml_config())
+    readme = REPO / "README.md"
+    text = readme.read_text()
+    start = text.index(README_HEADING)
+    table_start = text.index("| key | type |", start)
+    table_end = text.index("\n\n", table_start) + 1 if "\n\n" in text[table_start:] else len(text)
+    readme.write_text(text[:table_start] + table() + text[table_end:])
+
+
 if __name__ == "__main__":
-    print(table(), end="")
+    if "--write" in sys.argv:
+        write()
+    else:
+        print(table(), end="")

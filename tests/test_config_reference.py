@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+
 import pytest
 import yaml
 
@@ -14,6 +15,7 @@ from offline.simulate import REPO, stack_config, stack_names
 
 
 def test_pulumi_yaml_declares_every_key_with_the_programs_type_default_and_text() -> None:
+    """Regenerate with `.venv/bin/python -m offline.config_reference --write`."""
     declared = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["config"]
     assert list(declared) == [key.name for key in KEYS]
     for key in KEYS:
@@ -27,15 +29,17 @@ def test_pulumi_yaml_declares_every_key_with_the_programs_type_default_and_text(
 def test_defaults_alone_make_valid_settings() -> None:
     """A stack with no config at all (as under the CLI with Pulumi.yaml's defaults) is valid,
     given a token."""
+    required = {f"posts-infra:{k.name}": "x" for k in KEYS if k.required}
     raw = RawConfig(
-        values={"digitalocean:token": "t"}, secret_keys=frozenset({"digitalocean:token"})
+        values={"digitalocean:token": "t", **required},
+        secret_keys=frozenset({"digitalocean:token", *required}),
     )
     settings = parse_settings("scratch", raw)
     assert settings.cluster.min_nodes == 1 and settings.cluster.max_nodes == 2
 
 
 def test_readme_config_reference_is_the_generated_table() -> None:
-    """Regenerate with `.venv/bin/python -m offline.config_reference`."""
+    """Regenerate with `.venv/bin/python -m offline.config_reference --write`."""
     readme = (REPO / "README.md").read_text()
     reference = readme[readme.index("## Stack config reference") :]
     assert table() in reference

@@ -1,0 +1,292 @@
+"""The public entry: a Gateway API Gateway on DOKS's managed implementation, its routes, DNS, TLS.
+
+DOKS runs Cilium's Gateway API implementation on VPC-native clusters (1.33+), under the
+GatewayClass `cilium`; each Gateway gets a DigitalOcean Network Load Balancer. One Gateway serves
+the whole app: `/api` goes to nginx (which hands PHP to php-fpm), everything else to the frontend.
+ingress-nginx was retired in March 2026 and is not used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_digitalocean as digitalocean
+import pulumi_kubernetes as kubernetes
+
+from components import workload as w
+
+GATEWAY_CLASS = "cilium"
+GATEWAY_NAME = "posts"
+TLS_SECRET = "posts-tls"
+CLUSTER_ISSUER = "letsencrypt"
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+# cert-manager issues the Gateway's certificate (its Gateway API support, HTTP-01 through the
+# Gateway itself). Pinned; checked 2026-11.
+CERT_MANAGER_CHART_VERSION = "v1.19.1"
+
+
+class GatewayResource(pulumi.CustomResource):
+    """A `gateway.networking.k8s.io/v1` Gateway whose `status` (its addresses) is readable."""
+
+    status: pulumi.Output[Any]
+
+    def __init__(
+        self,
+        name: str,
+        metadata: dict[str, Any],
+        spec: dict[str, Any],
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        super().__init__(
+            "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+            name,
+            {
+                "apiVersion": "gateway.networking.k8s.io/v1",
+                "kind": "Gateway",
+                "metadata": metadata,
+                "spec": spec,
+                "status": None,
+            },
+            opts,
+        )
+
+
+@dataclass(frozen=True)
+class EdgeArgs:
+    namespace: str
+    load_balancer_name: str
+    hostname: str  # "" for none
+    dns_domain: str  # "" for none
+    tls: bool
+    tls_email: str
+    provider: kubernetes.Provider
+    depends_on: list[pulumi.Resource]
+
+
+def _address(status: Any) -> str:
+    addresses = (status or {}).get("addresses") or []
+    return str(addresses[0].get("value", "")) if addresses else ""
+
+
+class Edge(pulumi.ComponentResource):
+    gateway: GatewayResource
+    public_address: pulumi.Output[str]
+    url: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("posts:app:Edge", name, None, opts)
+        self._name = name
+        self._args = args
+        k8s_opts = pulumi.ResourceOptions(
+            parent=self, provider=args.provider, depends_on=args.depends_on
+        )
+
+        gateway_annotations: dict[str, str] = {
+            # Wait until Cilium has programmed the Gateway, so its address is known.
+            "pulumi.com/waitFor": "condition=Programmed",
+        }
+        if args.tls:
+            issuer = self._certificate_issuer()
+            k8s_opts = pulumi.ResourceOptions.merge(
+                k8s_opts, pulumi.ResourceOptions(depends_on=[issuer])
+            )
+            # cert-manager's gateway-shim creates the Certificate for the HTTPS listener.
+            gateway_annotations["cert-manager.io/cluster-issuer"] = CLUSTER_ISSUER
+
+        self.gateway = GatewayResource(
+            f"{name}-gateway",
+            metadata={
+                "name": GATEWAY_NAME,
+                "namespace": args.namespace,
+                "labels": w.labels("gateway", "edge"),
+                "annotations": gateway_annotations,
+            },
+            spec={
+                "gatewayClassName": GATEWAY_CLASS,
+                # Copied by Cilium onto the LoadBalancer Service DigitalOcean's CCM reconciles.
+                "infrastructure": {
+                    "annotations": {
+                        "service.beta.kubernetes.io/do-loadbalancer-name": args.load_balancer_name
+                    }
+                },
+                "listeners": self._listeners(),
+            },
+            opts=k8s_opts,
+        )
+
+        app_listener = "https" if args.tls else "http"
+        self._route("api", "/api", "nginx-service", app_listener)
+        self._route("frontend", "/", "frontend-service", app_listener)
+        if args.tls:
+            self._https_redirect()
+
+        self.public_address = self.gateway.status.apply(_address)
+        if args.hostname:
+            self.url = pulumi.Output.from_input(
+                f"{'https' if args.tls else 'http'}://{args.hostname}"
+            )
+        else:
+            self.url = self.public_address.apply(lambda ip: f"http://{ip}" if ip else "")
+        if args.dns_domain:
+            self._dns_record()
+
+        self.register_outputs({"public_address": self.public_address, "url": self.url})
+
+    def _listeners(self) -> list[dict[str, Any]]:
+        args = self._args
+        host = {"hostname": args.hostname} if args.hostname else {}
+        same_namespace = {"namespaces": {"from": "Same"}}
+        listeners: list[dict[str, Any]] = [
+            {
+                "name": "http",
+                "protocol": "HTTP",
+                "port": 80,
+                **host,
+                "allowedRoutes": same_namespace,
+            }
+        ]
+        if args.tls:
+            listeners.append(
+                {
+                    "name": "https",
+                    "protocol": "HTTPS",
+                    "port": 443,
+                    **host,
+                    "tls": {
+                        "mode": "Terminate",
+                        "certificateRefs": [{"kind": "Secret", "name": TLS_SECRET}],
+                    },
+                    "allowedRoutes": same_namespace,
+                }
+            )
+        return listeners
+
+    def _route_opts(self) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(
+            parent=self, provider=self._args.provider, depends_on=[self.gateway]
+        )
+
+    def _route_meta(self, route_name: str) -> dict[str, Any]:
+        return {
+            "name": route_name,
+            "namespace": self._args.namespace,
+            "labels": w.labels(route_name, "edge"),
+        }
+
+    def _parent(self, section: str) -> dict[str, Any]:
+        return {"name": GATEWAY_NAME, "sectionName": section}
+
+    def _route(self, route_name: str, path: str, service: str, listener: str) -> None:
+        hostnames = {"hostnames": [self._args.hostname]} if self._args.hostname else {}
+        kubernetes.apiextensions.CustomResource(
+            f"{self._name}-route-{route_name}",
+            api_version="gateway.networking.k8s.io/v1",
+            kind="HTTPRoute",
+            metadata=self._route_meta(route_name),
+            spec={
+                "parentRefs": [self._parent(listener)],
+                **hostnames,
+                "rules": [
+                    {
+                        "matches": [{"path": {"type": "PathPrefix", "value": path}}],
+                        "backendRefs": [{"name": service, "port": 80}],
+                    }
+                ],
+            },
+            opts=self._route_opts(),
+        )
+
+    def _https_redirect(self) -> None:
+        kubernetes.apiextensions.CustomResource(
+            f"{self._name}-route-https-redirect",
+            api_version="gateway.networking.k8s.io/v1",
+            kind="HTTPRoute",
+            metadata=self._route_meta("https-redirect"),
+            spec={
+                "parentRefs": [self._parent("http")],
+                "hostnames": [self._args.hostname],
+                "rules": [
+                    {
+                        "filters": [
+                            {
+                                "type": "RequestRedirect",
+                                "requestRedirect": {"scheme": "https", "statusCode": 301},
+                            }
+                        ]
+                    }
+                ],
+            },
+            opts=self._route_opts(),
+        )
+
+    def _certificate_issuer(self) -> pulumi.Resource:
+        args = self._args
+        cert_manager = kubernetes.helm.v3.Release(
+            f"{self._name}-cert-manager",
+            name="cert-manager",
+            chart="cert-manager",
+            version=CERT_MANAGER_CHART_VERSION,
+            repository_opts={"repo": "https://charts.jetstack.io"},
+            namespace="cert-manager",
+            create_namespace=True,
+            values={
+                "crds": {"enabled": True},
+                "config": {
+                    "apiVersion": "controller.config.cert-manager.io/v1alpha1",
+                    "kind": "ControllerConfiguration",
+                    "enableGatewayAPI": True,
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+        )
+        return kubernetes.apiextensions.CustomResource(
+            f"{self._name}-cluster-issuer",
+            api_version="cert-manager.io/v1",
+            kind="ClusterIssuer",
+            metadata={"name": CLUSTER_ISSUER, "labels": w.labels("cert-manager", "edge")},
+            spec={
+                "acme": {
+                    "server": LETS_ENCRYPT,
+                    "email": args.tls_email,
+                    "privateKeySecretRef": {"name": f"{CLUSTER_ISSUER}-account-key"},
+                    "solvers": [
+                        {
+                            "http01": {
+                                "gatewayHTTPRoute": {
+                                    "parentRefs": [
+                                        {
+                                            "name": GATEWAY_NAME,
+                                            "namespace": args.namespace,
+                                            "kind": "Gateway",
+                                            "sectionName": "http",
+                                        }
+                                    ]
+                                }
+                            }
+                        }
+                    ],
+                }
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=args.provider, depends_on=[cert_manager]
+            ),
+        )
+
+    def _dns_record(self) -> None:
+        args = self._args
+        record = (
+            "@" if args.hostname == args.dns_domain else args.hostname[: -len(args.dns_domain) - 1]
+        )
+        digitalocean.DnsRecord(
+            f"{self._name}-dns",
+            domain=args.dns_domain,
+            type="A",
+            name=record,
+            value=self.public_address,
+            ttl=300,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
