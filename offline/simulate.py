@@ -141,6 +141,8 @@ def _wrap_secrets(value: Any) -> Any:
         return {k: _wrap_secrets(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_wrap_secrets(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the engine's protobuf Struct carries every number as a double
     return value
 
 

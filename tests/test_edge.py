@@ -1,0 +1,75 @@
+"""The public entry: a Gateway on DOKS's Cilium implementation, routes, DNS and TLS."""
+
+from __future__ import annotations
+
+from offline.simulate import Simulation, run_stack
+from tests.k8s import k8s
+from tests.kinds import DNS_RECORD, GATEWAY, HELM_RELEASE, HTTP_ROUTE
+
+
+def _route_targets(simulation: Simulation) -> dict[str, str]:
+    targets = {}
+    for route in simulation.of_type(HTTP_ROUTE):
+        for rule in route.value("spec.rules"):
+            for match in rule.get("matches", []):
+                (backend,) = rule["backendRefs"]
+                targets[match["path"]["value"]] = f"{backend['name']}:{backend['port']}"
+    return targets
+
+
+def test_gateway_uses_the_managed_cilium_class_and_a_named_load_balancer(dev: Simulation) -> None:
+    gateway = k8s(dev, GATEWAY, "posts")
+    spec = gateway.value("spec")
+    assert spec["gatewayClassName"] == "cilium"
+    assert spec["infrastructure"]["annotations"] == {
+        "service.beta.kubernetes.io/do-loadbalancer-name": "posts-dev-gateway"
+    }
+    assert [(x["name"], x["protocol"], x["port"]) for x in spec["listeners"]] == [
+        ("http", "HTTP", 80)
+    ]
+    assert gateway.value("metadata.annotations")["pulumi.com/waitFor"] == "condition=Programmed"
+
+
+def test_api_goes_to_nginx_and_everything_else_to_the_frontend(dev: Simulation) -> None:
+    assert _route_targets(dev) == {"/api": "nginx-service:80", "/": "frontend-service:80"}
+    gateway = k8s(dev, GATEWAY, "posts")
+    for route in dev.of_type(HTTP_ROUTE):
+        assert route.value("spec.parentRefs") == [{"name": "posts", "sectionName": "http"}]
+        assert dev.depends_on(route, gateway)
+
+
+def test_public_address_is_a_stack_output(dev: Simulation) -> None:
+    assert "publicAddress" in dev.outputs and not dev.outputs["publicAddress"].secret
+    assert "url" in dev.outputs
+
+
+def test_hostname_dns_and_tls_from_config() -> None:
+    simulation = run_stack(
+        "dev",
+        {
+            "hostname": "posts.example.com",
+            "dnsDomain": "example.com",
+            "tls": "true",
+            "tlsEmail": "ops@example.com",
+        },
+    )
+    gateway = k8s(simulation, GATEWAY, "posts")
+    listeners = {x["name"]: x for x in gateway.value("spec.listeners")}
+    assert listeners["https"]["hostname"] == "posts.example.com"
+    assert listeners["https"]["tls"]["certificateRefs"] == [{"kind": "Secret", "name": "posts-tls"}]
+    assert gateway.value("metadata.annotations")["cert-manager.io/cluster-issuer"] == "letsencrypt"
+    release = simulation.one(HELM_RELEASE)
+    assert release.value("chart") == "cert-manager"
+    assert release.value("values.config.enableGatewayAPI") is True
+    # app routes on HTTPS, plain HTTP redirects
+    for route in simulation.of_type(HTTP_ROUTE):
+        section = route.value("spec.parentRefs")[0]["sectionName"]
+        name = route.value("metadata.name")
+        assert section == ("http" if name == "https-redirect" else "https")
+    record = simulation.one(DNS_RECORD)
+    assert (record.value("domain"), record.value("name"), record.value("type")) == (
+        "example.com",
+        "posts",
+        "A",
+    )
+    assert simulation.outputs["url"].value == "https://posts.example.com"
