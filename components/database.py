@@ -49,8 +49,28 @@ class CacheArgs:
     eviction_policy: str = "volatile_lru"
 
 
-def _cluster_options(parent: pulumi.Resource, protect: bool) -> pulumi.ResourceOptions:
-    return pulumi.ResourceOptions(parent=parent, protect=protect)
+def _database_cluster(
+    name: str,
+    spec: DatabaseClusterSpec,
+    engine: str,
+    parent: pulumi.Resource,
+    eviction_policy: str | None = None,
+) -> digitalocean.DatabaseCluster:
+    """The managed cluster itself, in the VPC, sized and maintained as configured."""
+    return digitalocean.DatabaseCluster(
+        f"{name}-cluster",
+        name=spec.name,
+        engine=engine,
+        version=spec.version,
+        size=spec.size,
+        node_count=spec.node_count,
+        region=spec.region,
+        private_network_uuid=spec.vpc_id,
+        eviction_policy=eviction_policy,
+        maintenance_windows=_maintenance_window(spec),
+        tags=list(spec.tags),
+        opts=pulumi.ResourceOptions(parent=parent, protect=spec.protect),
+    )
 
 
 def _maintenance_window(
@@ -94,19 +114,7 @@ class MysqlDatabase(pulumi.ComponentResource):
     ) -> None:
         super().__init__("posts:platform:MysqlDatabase", name, None, opts)
         spec = args.cluster
-        self.cluster = digitalocean.DatabaseCluster(
-            f"{name}-cluster",
-            name=spec.name,
-            engine="mysql",
-            version=spec.version,
-            size=spec.size,
-            node_count=spec.node_count,
-            region=spec.region,
-            private_network_uuid=spec.vpc_id,
-            maintenance_windows=_maintenance_window(spec),
-            tags=list(spec.tags),
-            opts=_cluster_options(self, spec.protect),
-        )
+        self.cluster = _database_cluster(name, spec, "mysql", self)
         # sql_require_primary_key is managed explicitly so the stack states the choice;
         # DigitalOcean needs primary keys for replication to standby nodes and backups.
         self.config = digitalocean.DatabaseMysqlConfig(
@@ -157,19 +165,8 @@ class Cache(pulumi.ComponentResource):
     ) -> None:
         super().__init__("posts:platform:Cache", name, None, opts)
         spec = args.cluster
-        self.cluster = digitalocean.DatabaseCluster(
-            f"{name}-cluster",
-            name=spec.name,
-            engine=args.engine,
-            version=spec.version,
-            size=spec.size,
-            node_count=spec.node_count,
-            region=spec.region,
-            private_network_uuid=spec.vpc_id,
-            eviction_policy=args.eviction_policy,
-            maintenance_windows=_maintenance_window(spec),
-            tags=list(spec.tags),
-            opts=_cluster_options(self, spec.protect),
+        self.cluster = _database_cluster(
+            name, spec, args.engine, self, eviction_policy=args.eviction_policy
         )
         self.firewall = _firewall(name, self.cluster.id, spec, self)
 
