@@ -160,6 +160,9 @@ def reveal(value: Any) -> Any:
 def redact(value: Any, placeholder: str = "[secret]") -> Any:
     """The value with every `Secret` replaced by a placeholder (safe to print or write)."""
     if isinstance(value, Secret):
+        inner = value.value
+        if isinstance(inner, dict):  # keep the keys of a secret map (e.g. a Secret's data)
+            return {k: placeholder for k in inner}
         return placeholder
     if isinstance(value, dict):
         return {k: redact(v, placeholder) for k, v in value.items()}

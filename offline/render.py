@@ -1,0 +1,157 @@
+"""Render a stack offline: what `pulumi up` would create, as files, without credentials or network.
+
+    .venv/bin/python -m offline.render dev     (or ./scripts/render dev)
+
+Writes `build/<stack>/`:
+- `kubernetes/NN-<kind>-<name>.yaml`: every Kubernetes object, one per file, in apply order;
+- `digitalocean.yaml`: the DigitalOcean resources with their settings;
+- `order.txt`: every resource in dependency order;
+- `cost.md`: the monthly cost at the autoscaler's minimum and maximum.
+Secret values are placeholders here (the program runs under mocks) and are written as
+`[secret]`; nothing secret is printed or written.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from offline.simulate import REPO, Registration, Simulation, redact
+
+SKIP_TYPES = ("pulumi:providers:",)
+
+
+def apply_order(simulation: Simulation) -> list[Registration]:
+    """Dependencies first; among independent resources, a stable order by URN."""
+    custom = [r for r in simulation.registrations if r.custom]
+    by_urn = {r.urn: r for r in custom}
+    components = {r.urn for r in simulation.registrations if not r.custom}
+
+    def direct(registration: Registration) -> set[str]:
+        found: set[str] = set()
+        for urn in registration.dependencies:
+            if urn in by_urn:
+                found.add(urn)
+            elif urn in components:  # depending on a component means on all of its children
+                found |= {
+                    r.urn
+                    for r in custom
+                    if r.urn != registration.urn and _under(r, urn, simulation)
+                }
+        return found
+
+    needs = {r.urn: direct(r) for r in custom}
+    ordered: list[Registration] = []
+    done: set[str] = set()
+    while len(ordered) < len(custom):
+        ready = sorted(urn for urn in needs if urn not in done and needs[urn] <= done)
+        if not ready:  # a cycle cannot come from Pulumi; keep going deterministically
+            ready = sorted(urn for urn in needs if urn not in done)[:1]
+        for urn in ready:
+            done.add(urn)
+            ordered.append(by_urn[urn])
+    return ordered
+
+
+def _under(registration: Registration, ancestor: str, simulation: Simulation) -> bool:
+    parent = registration.parent
+    while parent:
+        if parent == ancestor:
+            return True
+        parents = [r.parent for r in simulation.registrations if r.urn == parent]
+        parent = parents[0] if parents else ""
+    return False
+
+
+def kubernetes_object(registration: Registration) -> dict[str, Any]:
+    _, group_version, kind = registration.type.split(":")
+    api_version = group_version.removeprefix("core/")
+    body = redact(registration.inputs)
+    body.pop("apiVersion", None)
+    body.pop("kind", None)
+    return {"apiVersion": api_version, "kind": kind, **body}
+
+
+def _file_name(index: int, obj: dict[str, Any]) -> str:
+    name = obj.get("metadata", {}).get("name", "unnamed")
+    return f"{index:02d}-{obj['kind'].lower()}-{name}.yaml"
+
+
+def render(stack: str, out_root: Path) -> Path:
+    from offline.cost import estimate
+
+    def phase(text: str) -> None:
+        print(f"render {stack}: {text}", flush=True)
+
+    started = time.perf_counter()
+    phase("evaluating the program under mocks (no credentials, no network)")
+    from offline.simulate import run_stack
+
+    simulation = run_stack(stack)
+    ordered = apply_order(simulation)
+
+    out = out_root / stack
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "kubernetes").mkdir(parents=True)
+
+    phase("writing Kubernetes objects")
+    index = 0
+    for registration in ordered:
+        if registration.type.startswith("kubernetes:") and registration.type.count(":") == 2:
+            if registration.type == "kubernetes:helm.sh/v3:Release":
+                continue
+            index += 1
+            obj = kubernetes_object(registration)
+            path = out / "kubernetes" / _file_name(index, obj)
+            path.write_text(yaml.safe_dump(obj, sort_keys=True, width=100))  # keys as kubectl sorts
+
+    phase("writing the DigitalOcean inventory and the dependency order")
+    inventory = [
+        {
+            "type": r.type.split(":")[-1],
+            "name": r.name,
+            "protect": r.protect,
+            "inputs": redact(r.inputs),
+        }
+        for r in ordered
+        if r.type.startswith("digitalocean:") or r.type == "kubernetes:helm.sh/v3:Release"
+    ]
+    (out / "digitalocean.yaml").write_text(yaml.safe_dump(inventory, sort_keys=False, width=100))
+    (out / "order.txt").write_text(
+        "".join(f"{i:02d} {r.type} {r.name}\n" for i, r in enumerate(ordered, start=1))
+    )
+
+    phase("estimating the monthly cost")
+    (out / "cost.md").write_text(estimate(simulation).markdown())
+
+    elapsed = time.perf_counter() - started
+    phase(
+        f"{index} Kubernetes objects, {len(inventory)} DigitalOcean resources"
+        f" -> {out} ({elapsed:.2f} s)"
+    )
+    return out
+
+
+def main(argv: list[str]) -> int:
+    from components.settings import ConfigError
+    from offline.simulate import UnknownStackError
+
+    if len(argv) != 1 or argv[0].startswith("-"):
+        print("usage: scripts/render <stack>   (writes build/<stack>/)", file=sys.stderr)
+        return 2
+    try:
+        render(argv[0], REPO / "build")
+    except (ConfigError, UnknownStackError) as error:
+        print(f"render: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

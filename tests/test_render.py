@@ -1,0 +1,74 @@
+"""`scripts/render <stack>` shows what a stack would deploy, offline, with no secret in it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from offline.cost import estimate
+from offline.render import apply_order, render
+from offline.simulate import REPO, Simulation
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render("dev", tmp_path_factory.mktemp("build"))
+
+
+def test_every_kubernetes_object_is_written_once_in_apply_order(
+    rendered: Path, dev: Simulation
+) -> None:
+    files = sorted((rendered / "kubernetes").glob("*.yaml"))
+    kubernetes = [r for r in dev.registrations if r.type.startswith("kubernetes:")]
+    assert len(files) == len(kubernetes) == 27
+    names = [f.name for f in files]
+    position = {name.split("-", 1)[1]: i for i, name in enumerate(names)}
+    assert position["namespace-posts.yaml"] == 0
+    assert position["job-migrate-3f9c2e7.yaml"] < position["deployment-api.yaml"]
+    assert position["gateway-posts.yaml"] < position["httproute-api.yaml"]
+    for path in files:
+        obj = yaml.safe_load(path.read_text())
+        assert {"apiVersion", "kind", "metadata"} <= set(obj), path.name
+
+
+def test_render_writes_no_secret(rendered: Path) -> None:
+    text = "".join(p.read_text() for p in rendered.rglob("*") if p.is_file())
+    for leaked in ("offline-placeholder", "mock-p@ss", "mock-admin-password", "mock-7-day"):
+        assert leaked not in text
+    secret = yaml.safe_load((rendered / "kubernetes" / "19-secret-posts.yaml").read_text())
+    assert secret["kind"] == "Secret"
+    assert set(secret["stringData"].values()) == {"[secret]"}
+
+
+def test_apply_order_puts_dependencies_first(dev: Simulation) -> None:
+    ordered = apply_order(dev)
+    seen: set[str] = set()
+    for registration in ordered:
+        for dependency in registration.dependencies:
+            if any(r.urn == dependency for r in ordered):
+                assert dependency in seen, f"{registration.name} before its dependency"
+        seen.add(registration.urn)
+
+
+def test_cost_at_min_and_max_nodes(dev: Simulation, prod: Simulation) -> None:
+    # dev: 1..2 x $24 nodes, $15 MySQL, $15 Valkey, $15 load balancer
+    assert (estimate(dev).total_min, estimate(dev).total_max) == (69.0, 93.0)
+    # prod: 2..5 x $48, HA $40, MySQL 2 x $60, Valkey 2 x $30, LB $15
+    assert (estimate(prod).total_min, estimate(prod).total_max) == (331.0, 475.0)
+
+
+def test_unknown_stack_is_a_clear_error_without_traceback() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "offline.render", "staging"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "unknown stack 'staging'" in result.stderr
+    assert "Traceback" not in result.stderr
