@@ -10,9 +10,8 @@ import pulumi_kubernetes as kubernetes
 
 from components.kubeconfig import KubeconfigAuth, build_kubeconfig
 
-# The DigitalOcean provider recognises the cluster's own pool by this tag. Keeping it explicit
-# documents the node-size procedure in README.md ("Changing the node size").
-DEFAULT_POOL_TAG = "terraform:default-node-pool"
+# The DigitalOcean provider tags the cluster's own pool `terraform:default-node-pool` itself and
+# recognises it by that tag (README.md, "Changing the node size"); it is not repeated here.
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ class Cluster(pulumi.ComponentResource):
                 min_nodes=args.min_nodes,
                 max_nodes=args.max_nodes,
                 labels={"posts.dev/pool": "default"},
-                tags=[*args.tags, DEFAULT_POOL_TAG],
+                tags=list(args.tags),
             ),
             tags=list(args.tags),
             opts=pulumi.ResourceOptions(

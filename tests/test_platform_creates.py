@@ -37,6 +37,8 @@ def test_default_node_pool_autoscales_within_the_stack_bounds(
     assert (pool["minNodes"], pool["maxNodes"]) == (low, high)
     assert pool["size"] == size
     assert "nodeCount" not in pool, "a fixed node count would fight the autoscaler"
+    # the provider adds its own default-pool tag and drops it when reading back
+    assert "terraform:default-node-pool" not in pool["tags"]
 
 
 def test_autoscaling_bounds_follow_config() -> None:
