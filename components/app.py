@@ -96,7 +96,7 @@ class Application(pulumi.ComponentResource):
                     "pod-security.kubernetes.io/audit": "restricted",
                 },
             },
-            opts=self._opts(),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
         )
 
         settings_data = {**DEFAULT_APP_SETTINGS, **app.settings_overrides}
@@ -176,9 +176,10 @@ class Application(pulumi.ComponentResource):
 
     def _opts(self, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
         """Children use the cluster's provider and wait for the namespace they live in."""
-        namespace: list[pulumi.Resource] = [self.namespace] if hasattr(self, "namespace") else []
         return pulumi.ResourceOptions(
-            parent=self, provider=self._args.provider, depends_on=[*namespace, *(depends_on or [])]
+            parent=self,
+            provider=self._args.provider,
+            depends_on=[self.namespace, *(depends_on or [])],
         )
 
     def _meta(
@@ -307,6 +308,7 @@ class Application(pulumi.ComponentResource):
                 "api",
                 "api",
                 port=PHP_FPM_PORT,
+                port_name="fastcgi",
                 capabilities=w.SWITCH_USER,
                 # php-fpm accepts FastCGI on 9000 once its pool is up; a wedged master stops
                 # accepting and is restarted.

@@ -103,6 +103,7 @@ def _firewall(
 
 class MysqlDatabase(pulumi.ComponentResource):
     cluster: digitalocean.DatabaseCluster
+    port: pulumi.Output[int]
     database: digitalocean.DatabaseDb
     user: digitalocean.DatabaseUser
     firewall: digitalocean.DatabaseFirewall
@@ -138,6 +139,7 @@ class MysqlDatabase(pulumi.ComponentResource):
         self.firewall = _firewall(name, self.cluster.id, spec, self)
 
         self.private_host = self.cluster.private_host.apply(lambda host: host or "")
+        self.port = self.cluster.port
         self.connection_url = pulumi.Output.secret(
             pulumi.Output.all(
                 self.user.name,
@@ -156,6 +158,7 @@ class MysqlDatabase(pulumi.ComponentResource):
 
 class Cache(pulumi.ComponentResource):
     cluster: digitalocean.DatabaseCluster
+    port: pulumi.Output[int]
     firewall: digitalocean.DatabaseFirewall
     private_host: pulumi.Output[str]
     connection_url: pulumi.Output[str]  # secret
@@ -171,6 +174,7 @@ class Cache(pulumi.ComponentResource):
         self.firewall = _firewall(name, self.cluster.id, spec, self)
 
         self.private_host = self.cluster.private_host.apply(lambda host: host or "")
+        self.port = self.cluster.port
         self.connection_url = pulumi.Output.secret(
             pulumi.Output.all(
                 self.cluster.password, self.cluster.private_host, self.cluster.port

@@ -99,6 +99,7 @@ class ContainerSpec:
     capabilities: list[str] = field(default_factory=list)  # added back after dropping ALL
     command: list[str] | None = None
     port: int | None = None
+    port_name: str = "http"
     env_from: list[dict[str, Any]] = field(default_factory=list)
     readiness: dict[str, Any] | None = None
     liveness: dict[str, Any] | None = None
@@ -116,7 +117,7 @@ def container(spec: ContainerSpec) -> dict[str, Any]:
     if spec.port is not None:
         body["ports"] = [
             {
-                "name": "http" if spec.port == 80 else "fastcgi",
+                "name": spec.port_name,
                 "containerPort": spec.port,
                 "protocol": "TCP",
             }

@@ -8,21 +8,23 @@ then evaluates `__main__.py` from settings to stack outputs and awaits every res
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
 
 
 def main(argv: list[str]) -> None:
-    runs = 10
-    if "--runs" in argv:
-        runs = int(argv[argv.index("--runs") + 1])
-        argv = [a for i, a in enumerate(argv) if a != "--runs" and argv[i - 1] != "--runs"]
+    parser = argparse.ArgumentParser(prog="offline.bench")
+    parser.add_argument("stacks", nargs="*", help="default: every Pulumi.<stack>.yaml")
+    parser.add_argument("--runs", type=int, default=10)
+    options = parser.parse_args(argv)
+    runs = options.runs
     started = time.perf_counter()
     from offline.simulate import run_stack, stack_names
 
     import_seconds = time.perf_counter() - started
-    stacks = argv or stack_names()
+    stacks = options.stacks or stack_names()
     first = time.perf_counter()
     run_stack(stacks[0])
     first_seconds = time.perf_counter() - first

@@ -50,7 +50,8 @@ def write() -> None:
     text = readme.read_text()
     start = text.index(README_HEADING)
     table_start = text.index("| key | type |", start)
-    table_end = text.index("\n\n", table_start) + 1 if "\n\n" in text[table_start:] else len(text)
+    blank_line = text.find("\n\n", table_start)
+    table_end = len(text) if blank_line == -1 else blank_line + 1
     readme.write_text(text[:table_start] + table() + text[table_end:])
 
 

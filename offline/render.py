@@ -63,8 +63,8 @@ def _under(registration: Registration, ancestor: str, simulation: Simulation) ->
     while parent:
         if parent == ancestor:
             return True
-        parents = [r.parent for r in simulation.registrations if r.urn == parent]
-        parent = parents[0] if parents else ""
+        known = simulation.by_urn(parent)
+        parent = known.parent if known is not None else ""
     return False
 
 

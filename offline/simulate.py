@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import contextvars
+import functools
 import logging
 import os
 import runpy
@@ -27,6 +28,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = "posts-infra"
 PLACEHOLDER_TOKEN = "offline-placeholder-digitalocean-token"
+MOCK_GATEWAY_IP = "203.0.113.10"  # TEST-NET-3: documentation only
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,6 @@ class Registration:
     provider: str
     delete_before_replace: bool
     replace_on_changes: list[str]
-    outputs: dict[str, Any] = field(default_factory=dict)
 
     def value(self, path: str) -> Any:
         """An input by dotted path (`nodePool.maxNodes`), secrets unwrapped."""
@@ -101,11 +102,12 @@ class Simulation:
             raise LookupError(f"expected one {type_} named {name!r}; have {names}")
         return found[0]
 
-    def by_urn(self, urn: str) -> Registration:
-        for registration in self.registrations:
-            if registration.urn == urn:
-                return registration
-        raise LookupError(urn)
+    @functools.cached_property
+    def _by_urn(self) -> dict[str, Registration]:
+        return {r.urn: r for r in self.registrations}
+
+    def by_urn(self, urn: str) -> Registration | None:
+        return self._by_urn.get(urn)
 
     def depends_on(self, dependent: Registration, dependency: Registration) -> bool:
         """Whether `dependent` waits for `dependency`, directly or through other resources."""
@@ -118,9 +120,9 @@ class Simulation:
             if urn in seen:
                 continue
             seen.add(urn)
-            known = [r for r in self.registrations if r.urn == urn]
-            if known:
-                stack.extend(known[0].dependencies)
+            known = self.by_urn(urn)
+            if known is not None:
+                stack.extend(known.dependencies)
                 stack.extend(_children_urns(self.registrations, urn))
         return False
 
@@ -201,13 +203,18 @@ def stack_config(stack: str) -> tuple[dict[str, str], list[str]]:
     values: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in (document.get("config") or {}).items():
-        full_key = key if ":" in key else f"{PROJECT}:{key}"
+        full_key = _full_key(key)
         if isinstance(value, dict) and set(value) == {"secure"}:
             values[full_key] = f"offline-placeholder-{full_key.split(':', 1)[1]}"
             secret_keys.append(full_key)
         else:
             values[full_key] = _engine_string(value)
     return values, secret_keys
+
+
+def _full_key(key: str) -> str:
+    """`key` means the project's own `posts-infra:key`; namespaced keys stay as they are."""
+    return key if ":" in key else f"{PROJECT}:{key}"
 
 
 def _engine_string(value: Any) -> str:
@@ -253,6 +260,9 @@ def _mock_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, An
             "password": f"mock-admin-password-{name}",
             "user": "doadmin" if inputs.get("engine") == "mysql" else "default",
         }
+    if type_ == "kubernetes:gateway.networking.k8s.io/v1:Gateway":
+        # what Cilium reports once DigitalOcean's load balancer is up
+        return {"status": {"addresses": [{"type": "IPAddress", "value": MOCK_GATEWAY_IP}]}}
     if type_ == "digitalocean:index/databaseUser:DatabaseUser":
         return {"password": f"mock-p@ss/word+{name}"}
     return {}
@@ -305,7 +315,6 @@ def _make_monitor(mocks: Any, registrations: list[Registration]) -> Any:
                         provider=request.provider,
                         delete_before_replace=request.deleteBeforeReplace,
                         replace_on_changes=list(request.replaceOnChanges),
-                        outputs=self.resources[response.urn].state,
                     )
                 )
             return response
@@ -344,21 +353,18 @@ def run_stack(
         if declared.secret and declared.required and full_key not in values:
             values[full_key] = f"offline-placeholder-{declared.name}"
             secret_keys.append(full_key)
-    values.setdefault("digitalocean:token", PLACEHOLDER_TOKEN)
-    if (
-        "digitalocean:token" not in secret_keys
-        and values["digitalocean:token"] == PLACEHOLDER_TOKEN
-    ):
+    if "digitalocean:token" not in values:
+        values["digitalocean:token"] = PLACEHOLDER_TOKEN
         secret_keys.append("digitalocean:token")
     for key, value in (overrides or {}).items():
-        full_key = key if ":" in key else f"{PROJECT}:{key}"
+        full_key = _full_key(key)
         secret_keys = [k for k in secret_keys if k != full_key]
         if value is None:
             values.pop(full_key, None)
         else:
             values[full_key] = value
     for key, value in (secret_overrides or {}).items():
-        full_key = key if ":" in key else f"{PROJECT}:{key}"
+        full_key = _full_key(key)
         values[full_key] = value
         secret_keys.append(full_key)
     context = contextvars.Context()

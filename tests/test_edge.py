@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from offline.simulate import Simulation, run_stack
+from offline.simulate import MOCK_GATEWAY_IP, Simulation, run_stack
 from tests.k8s import k8s
 from tests.kinds import DNS_RECORD, GATEWAY, HELM_RELEASE, HTTP_ROUTE
 
@@ -39,8 +39,10 @@ def test_api_goes_to_nginx_and_everything_else_to_the_frontend(dev: Simulation) 
 
 
 def test_public_address_is_a_stack_output(dev: Simulation) -> None:
-    assert "publicAddress" in dev.outputs and not dev.outputs["publicAddress"].secret
-    assert "url" in dev.outputs
+    """The address comes from the Gateway's status (the mock reports MOCK_GATEWAY_IP)."""
+    assert dev.outputs["publicAddress"].value == MOCK_GATEWAY_IP
+    assert not dev.outputs["publicAddress"].secret
+    assert dev.outputs["url"].value == f"http://{MOCK_GATEWAY_IP}"
 
 
 def test_hostname_dns_and_tls_from_config() -> None:
@@ -72,4 +74,5 @@ def test_hostname_dns_and_tls_from_config() -> None:
         "posts",
         "A",
     )
+    assert record.value("value") == MOCK_GATEWAY_IP
     assert simulation.outputs["url"].value == "https://posts.example.com"

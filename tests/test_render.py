@@ -39,7 +39,8 @@ def test_render_writes_no_secret(rendered: Path) -> None:
     text = "".join(p.read_text() for p in rendered.rglob("*") if p.is_file())
     for leaked in ("offline-placeholder", "mock-p@ss", "mock-admin-password", "mock-7-day"):
         assert leaked not in text
-    secret = yaml.safe_load((rendered / "kubernetes" / "19-secret-posts.yaml").read_text())
+    (secret_file,) = (rendered / "kubernetes").glob("*-secret-posts.yaml")
+    secret = yaml.safe_load(secret_file.read_text())
     assert secret["kind"] == "Secret"
     assert set(secret["stringData"].values()) == {"[secret]"}
 
