@@ -249,7 +249,9 @@ class Application(pulumi.ComponentResource):
             spec = {"replicas": replicas, **spec}
         return kubernetes.apps.v1.Deployment(
             f"{self._name}-deployment-{workload}",
-            metadata=self._meta(workload, component, annotations=w.checkov_skip_annotations()),
+            metadata=self._meta(
+                workload, component, annotations=w.checkov_skip_annotations(containers)
+            ),
             spec=spec,
             opts=self._opts(depends_on),
         )
@@ -269,7 +271,10 @@ class Application(pulumi.ComponentResource):
             # Job is created and awaited, then the old one deleted); the same tag is no change.
             f"{self._name}-job-migrate",
             metadata=self._meta(
-                job_name, "migration", "migrate", annotations=w.checkov_skip_annotations()
+                job_name,
+                "migration",
+                "migrate",
+                annotations=w.checkov_skip_annotations([container]),
             ),
             spec={
                 # A failed migration is investigated, not retried blindly.
@@ -369,7 +374,9 @@ class Application(pulumi.ComponentResource):
         )
         kubernetes.batch.v1.CronJob(
             f"{self._name}-cronjob-scheduler",
-            metadata=self._meta("scheduler", "scheduler", annotations=w.checkov_skip_annotations()),
+            metadata=self._meta(
+                "scheduler", "scheduler", annotations=w.checkov_skip_annotations([container])
+            ),
             spec={
                 "schedule": "* * * * *",
                 "timeZone": "Etc/UTC",

@@ -23,7 +23,7 @@ import yaml
 
 from offline.simulate import REPO, Registration, Simulation, redact
 
-SKIP_TYPES = ("pulumi:providers:",)
+HEADER_PREFIX = "# pulumi resource: "
 
 
 def apply_order(simulation: Simulation) -> list[Registration]:
@@ -82,17 +82,24 @@ def _file_name(index: int, obj: dict[str, Any]) -> str:
     return f"{index:02d}-{obj['kind'].lower()}-{name}.yaml"
 
 
-def render(stack: str, out_root: Path) -> Path:
+def header(registration: Registration) -> str:
+    """The first line of an object's file: which Pulumi resource it is (what `diff` matches on)."""
+    return f"{HEADER_PREFIX}{registration.name} ({registration.type})\n"
+
+
+def render(stack: str, out_root: Path, simulation: Simulation | None = None) -> Path:
+    """Write `out_root/<stack>/`; evaluates the program unless given that stack's simulation."""
     from offline.cost import estimate
 
     def phase(text: str) -> None:
         print(f"render {stack}: {text}", flush=True)
 
     started = time.perf_counter()
-    phase("evaluating the program under mocks (no credentials, no network)")
-    from offline.simulate import run_stack
+    if simulation is None:
+        phase("evaluating the program under mocks (no credentials, no network)")
+        from offline.simulate import run_stack
 
-    simulation = run_stack(stack)
+        simulation = run_stack(stack)
     ordered = apply_order(simulation)
 
     out = out_root / stack
@@ -109,7 +116,8 @@ def render(stack: str, out_root: Path) -> Path:
             index += 1
             obj = kubernetes_object(registration)
             path = out / "kubernetes" / _file_name(index, obj)
-            path.write_text(yaml.safe_dump(obj, sort_keys=True, width=100))  # keys as kubectl sorts
+            body = yaml.safe_dump(obj, sort_keys=True, width=100)  # keys as kubectl sorts them
+            path.write_text(header(registration) + body)
 
     phase("writing the DigitalOcean inventory and the dependency order")
     inventory = [
