@@ -52,6 +52,7 @@ class Registration:
     custom: bool
     inputs: dict[str, Any]  # secret values wrapped in `Secret`
     dependencies: list[str]
+    property_dependencies: dict[str, list[str]]  # input name -> URNs its value came from
     protect: bool
     ignore_changes: list[str]
     provider: str
@@ -310,6 +311,10 @@ def _make_monitor(mocks: Any, registrations: list[Registration]) -> Any:
                         custom=request.custom,
                         inputs=_wrap_secrets(rpc.deserialize_properties(request.object)),
                         dependencies=list(request.dependencies),
+                        property_dependencies={
+                            key: list(value.urns)
+                            for key, value in request.propertyDependencies.items()
+                        },
                         protect=bool(request.protect),
                         ignore_changes=list(request.ignoreChanges),
                         provider=request.provider,
