@@ -3,7 +3,8 @@
     .venv/bin/python -m offline.render dev     (or ./scripts/render dev)
 
 Writes `build/<stack>/`:
-- `kubernetes/NN-<kind>-<name>.yaml`: every Kubernetes object, one per file, in apply order;
+- `kubernetes/NN-<kind>-<name>.yaml`: every Kubernetes object, one per file, in apply order,
+  headed by a comment naming its Pulumi resource (what `offline/diff.py` matches on);
 - `digitalocean.yaml`: the DigitalOcean resources with their settings;
 - `order.txt`: every resource in dependency order;
 - `cost.md`: the monthly cost at the autoscaler's minimum and maximum.

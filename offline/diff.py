@@ -1,0 +1,248 @@
+"""Diff what stacks would deploy at two git revisions, offline: Kubernetes objects, DigitalOcean
+resources and monthly cost, as Markdown fit for a pull-request comment.
+
+    ./scripts/diff [stack ...] [--base main] [--head REV] [--output FILE]
+
+The base is the merge base of the head with `--base` (default `main`, else `origin/main`), so
+the diff shows what the change itself does. The head is the working tree (uncommitted changes
+included) unless `--head` names a revision. Each side is rendered by that revision's own
+`offline/render.py` in a clean export of it (`git archive`), with this environment's packages.
+Objects are matched by their Pulumi resource, so a renamed object (the `migrate-<tag>` Job of a
+new release) shows as a change, not as one removal and one addition. Output is stable: sorted,
+no timestamps, no temporary paths. Secret values are `[secret]` on both sides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+
+import yaml
+
+from offline.render import HEADER_PREFIX
+from offline.simulate import REPO
+
+MARKER = "<!-- posts-infra:render-diff -->"
+COMMENT_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
+TOTAL_ROW = re.compile(r"^\|\s*\*\*total\*\*\s*\|\s*\*\*([\d.,]+)\*\*\s*\|\s*\*\*([\d.,]+)\*\*")
+
+
+class DiffError(Exception):
+    """A problem the user can fix (an unknown revision, a render that fails); no traceback."""
+
+
+@dataclass
+class Item:
+    label: str  # what a reader sees: `Deployment posts/api`, `DatabaseCluster mysql-cluster`
+    text: str  # the YAML compared
+
+
+@dataclass
+class Render:
+    """One stack rendered at one revision; `exists` is False where the stack file is absent."""
+
+    exists: bool
+    items: dict[str, Item] = field(default_factory=dict)  # by Pulumi resource
+    by_resource: bool = True  # False for renders from before objects named their resource
+    cost: tuple[str, str] | None = None  # the monthly total at min and max nodes
+
+
+def git(*args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise DiffError(f"git {' '.join(args)}: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def merge_base(base: str | None, head: str | None) -> tuple[str, str]:
+    """(commit, description) of the merge base of the head with the base branch."""
+    candidates = [base] if base else ["main", "origin/main"]
+    for candidate in candidates:
+        try:
+            git("rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}")
+        except DiffError:
+            continue
+        commit = git("merge-base", head or "HEAD", candidate)
+        return commit, f"merge base with `{candidate}`"
+    raise DiffError(f"no revision {' or '.join(candidates)} here; pass --base <branch or commit>")
+
+
+def export(revision: str, into: Path) -> Path:
+    """A clean copy of the repository at a revision (no build/, no .venv)."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", revision], cwd=REPO, capture_output=True, check=False
+    )
+    if archive.returncode != 0:
+        raise DiffError(f"git archive {revision}: {archive.stderr.decode().strip()}")
+    into.mkdir(parents=True)
+    with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def render_at(tree: Path, stack: str, where: str) -> Render:
+    if not (tree / f"Pulumi.{stack}.yaml").exists():
+        return Render(exists=False)
+    if not (tree / "offline" / "render.py").exists():
+        raise DiffError(f"{where} has no offline/render.py; pick a later --base")
+    result = subprocess.run(
+        [sys.executable, "-m", "offline.render", stack],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise DiffError(f"rendering {stack} at {where} failed: {last}")
+    return read_render(tree / "build" / stack)
+
+
+def read_render(folder: Path) -> Render:
+    render = Render(exists=True)
+    for path in sorted((folder / "kubernetes").glob("*.yaml")):
+        text = path.read_text()
+        obj = yaml.safe_load(text)
+        metadata = obj.get("metadata") or {}
+        where = "/".join(p for p in (metadata.get("namespace"), metadata.get("name")) if p)
+        first, _, body = text.partition("\n")
+        if first.startswith(HEADER_PREFIX):  # match on the Pulumi resource
+            key = first.removeprefix(HEADER_PREFIX)
+        else:  # renders from before the header: match on kind and name
+            key, body, render.by_resource = f"{obj['kind']} {where}", text, False
+        render.items[f"kubernetes {key}"] = Item(f"{obj['kind']} {where}", body)
+    inventory = yaml.safe_load((folder / "digitalocean.yaml").read_text()) or []
+    for resource in inventory:
+        text = yaml.safe_dump(resource, sort_keys=True, width=100)
+        label = f"{resource['type']} {resource['name']}"
+        render.items[f"resource {label}"] = Item(label, text)
+    for line in (folder / "cost.md").read_text().splitlines():
+        match = TOTAL_ROW.match(line)
+        if match:
+            render.cost = (match.group(1), match.group(2))
+    return render
+
+
+def by_label(render: Render) -> dict[str, Item]:
+    return {f"{key.split(' ', 1)[0]} {item.label}": item for key, item in render.items.items()}
+
+
+def stacks_in(*trees: Path) -> list[str]:
+    return sorted(
+        {p.name[len("Pulumi.") : -len(".yaml")] for t in trees for p in t.glob("Pulumi.*.yaml")}
+    )
+
+
+def object_diff(before: Item | None, after: Item | None) -> str:
+    old = before.text.splitlines(keepends=True) if before else []
+    new = after.text.splitlines(keepends=True) if after else []
+    lines = difflib.unified_diff(old, new, "base", "head", n=3)
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def stack_section(stack: str, base: Render, head: Render) -> str:
+    if not base.exists and not head.exists:
+        return f"### `{stack}`\n\nNot a stack at either revision.\n"
+    if not (base.by_resource and head.by_resource):  # match on what both sides have
+        base.items, head.items = by_label(base), by_label(head)
+    keys = sorted(set(base.items) | set(head.items))
+    added = [k for k in keys if k not in base.items]
+    removed = [k for k in keys if k not in head.items]
+    changed = [
+        k
+        for k in keys
+        if k in base.items and k in head.items and base.items[k].text != head.items[k].text
+    ]
+    status = "new stack" if not base.exists else "removed stack" if not head.exists else None
+    counts = f"{len(added)} added, {len(changed)} changed, {len(removed)} removed"
+    lines = [f"### `{stack}`: {status + ', ' if status else ''}{counts}", ""]
+    if base.cost != head.cost:
+        old = f"${base.cost[0]} to ${base.cost[1]}" if base.cost else "none"
+        new = f"${head.cost[0]} to ${head.cost[1]}" if head.cost else "none"
+        lines += [f"Monthly cost at min and max nodes: {old} → **{new}**", ""]
+    elif head.cost:
+        lines += [f"Monthly cost at min and max nodes: ${head.cost[0]} to ${head.cost[1]}", ""]
+    if not (added or changed or removed):
+        lines += ["No change to any Kubernetes object or DigitalOcean resource.", ""]
+    for sign, group in (("+", added), ("~", changed), ("-", removed)):
+        for key in group:
+            before, after = base.items.get(key), head.items.get(key)
+            label = (after or before).label  # type: ignore[union-attr]
+            if before and after and before.label != after.label:
+                label = f"{after.label} (was {before.label.split(' ', 1)[1]})"
+            kind = "Kubernetes" if key.startswith("kubernetes ") else "DigitalOcean"
+            lines += [
+                f"<details><summary><code>{sign} {label}</code> ({kind})</summary>",
+                "",
+                "```diff",
+                object_diff(before, after).rstrip("\n"),
+                "```",
+                "</details>",
+                "",
+            ]
+    return "\n".join(lines)
+
+
+def report(stacks: list[str], base: str | None, head: str | None) -> str:
+    """The Markdown diff of these stacks (all stacks of either revision when empty)."""
+    base_commit, base_description = merge_base(base, head)
+    head_label = git("rev-parse", "--short", head) if head else "the working tree"
+    if head is None and git("status", "--porcelain", "--untracked-files=no"):
+        head_label += " (with uncommitted changes)"
+    short_base = git("rev-parse", "--short", base_commit)
+    with tempfile.TemporaryDirectory(prefix="posts-infra-diff-") as temp:
+        base_tree = export(base_commit, Path(temp) / "base")
+        head_tree = export(head, Path(temp) / "head") if head else REPO
+        sections = []
+        for stack in stacks or stacks_in(base_tree, head_tree):
+            before = render_at(base_tree, stack, f"base {short_base}")
+            after = render_at(head_tree, stack, f"head {head_label}")
+            sections.append(stack_section(stack, before, after))
+    text = "\n".join(
+        [
+            MARKER,
+            "## Offline render diff",
+            "",
+            f"Base `{short_base}` ({base_description}) → head {head_label}. Rendered under"
+            " Pulumi's mocks without credentials (`./scripts/render`); secret values are"
+            " `[secret]`. The live `pulumi preview` shows what the cloud side will do.",
+            "",
+            *sections,
+        ]
+    )
+    if len(text) > COMMENT_LIMIT:
+        cut = text[:COMMENT_LIMIT].rsplit("\n<details>", 1)[0]
+        text = cut + "\n\n*(truncated: run `./scripts/diff` locally for the whole diff)*\n"
+    return text
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/diff", description=__doc__.split("\n\n")[0])
+    parser.add_argument("stacks", nargs="*", help="default: every stack of either revision")
+    parser.add_argument("--base", help="branch or commit to compare with (default: main)")
+    parser.add_argument("--head", help="revision to show (default: the working tree)")
+    parser.add_argument("--output", type=Path, help="write the Markdown here, not to stdout")
+    options = parser.parse_args(argv)
+    try:
+        text = report(options.stacks, options.base, options.head)
+    except DiffError as error:
+        print(f"diff: {error}", file=sys.stderr)
+        return 2
+    if options.output:
+        options.output.write_text(text)
+        print(f"diff: wrote {options.output}", file=sys.stderr)
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
