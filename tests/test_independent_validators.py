@@ -106,9 +106,10 @@ def crds() -> dict[str, dict[str, Any]]:
     assert GATEWAY_API_SCHEMAS.is_dir(), f"missing {GATEWAY_API_SCHEMAS} (shared/ beside the repo)"
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     found = {}
-    for path in GATEWAY_API_SCHEMAS.glob("*.yaml"):
-        crd = yaml.load(path.read_text(), Loader=loader)
-        found[crd["spec"]["names"]["kind"]] = crd
+    for path in GATEWAY_API_SCHEMAS.glob("*.yaml"):  # one CRD per file, or a release's bundle
+        for doc in yaml.load_all(path.read_text(), Loader=loader):
+            if doc and doc.get("kind") == "CustomResourceDefinition":
+                found[doc["spec"]["names"]["kind"]] = doc
     return found
 
 

@@ -1,0 +1,510 @@
+"""The GitHub Actions workflows: which stack changes when, with which credentials, in which order.
+
+Read as YAML, not run: these tests catch the mistakes that only show up in production (a prod
+deploy on push, a secret handed to a fork's code, two `pulumi up` on one stack at once, a
+comment bot that runs pull request code).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+GITHUB_DIR = ROOT / ".github"
+WORKFLOWS_DIR = GITHUB_DIR / "workflows"
+
+EXPECTED_WORKFLOWS = {
+    "preview.yml",
+    "render-diff.yml",
+    "render-diff-comment.yml",
+    "deploy-dev.yml",
+    "deploy-prod.yml",
+    "tests.yml",
+}
+# The only jobs allowed to write anything, and only pull request comments.
+COMMENTING_JOBS = {("preview.yml", "preview"), ("render-diff-comment.yml", "comment")}
+FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository"
+RENDER_DIFF_MARKER = "<!-- posts-infra:render-diff -->"
+# Environment variable of a Pulumi step -> the repository secret it must come from.
+PULUMI_STEP_SECRETS = {
+    "PULUMI_BACKEND_URL": "PULUMI_BACKEND_URL",
+    "AWS_ACCESS_KEY_ID": "SPACES_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY": "SPACES_SECRET_ACCESS_KEY",
+    "PULUMI_CONFIG_PASSPHRASE": "PULUMI_CONFIG_PASSPHRASE",
+    "DIGITALOCEAN_TOKEN": "DIGITALOCEAN_TOKEN",
+}
+CREDENTIAL_LOOKALIKES = {
+    "DigitalOcean token": re.compile(r"do[opr]_v1_[0-9a-f]{8,}"),
+    "AWS access key": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    "Spaces access key": re.compile(r"\bDO[0-9]{2}[0-9A-Z]{16}\b"),
+}
+CREDENTIAL_NAME = re.compile(r"SECRET|TOKEN|PASSPHRASE|PASSWORD|KEY", re.IGNORECASE)
+MATRIX_STACK = re.compile(r"\$\{\{\s*matrix\.stack\s*\}\}")
+STATE_CHANGING = {"up", "update", "refresh", "destroy"}
+
+
+def secret_expression(name: str) -> re.Pattern[str]:
+    return re.compile(r"\$\{\{\s*secrets\." + re.escape(name) + r"\s*\}\}")
+
+
+@cache
+def workflow(name: str) -> dict[str, Any]:
+    data = yaml.safe_load((WORKFLOWS_DIR / name).read_text())
+    assert isinstance(data, dict), f"{name}: not a YAML mapping"
+    return data
+
+
+def workflow_names() -> list[str]:
+    return sorted(p.name for p in WORKFLOWS_DIR.glob("*.y*ml"))
+
+
+def triggers(wf: dict[Any, Any]) -> dict[str, Any]:
+    """`on:` as a mapping. PyYAML (YAML 1.1) reads the bare key `on` as the boolean True."""
+    on = wf["on"] if "on" in wf else wf.get(True)
+    assert on is not None, "workflow without `on:`"
+    if isinstance(on, str):
+        return {on: None}
+    if isinstance(on, list):
+        return dict.fromkeys(on)
+    return dict(on)
+
+
+def jobs(wf: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return wf.get("jobs") or {}
+
+
+def action(step: dict[str, Any]) -> str:
+    """`owner/repo` of a `uses:` step, '' for a `run:` step."""
+    return str(step.get("uses", "")).split("@")[0]
+
+
+def strings(node: Any) -> list[str]:
+    """Every string in a parsed YAML tree, keys included."""
+    if isinstance(node, dict):
+        return [s for k, v in node.items() for s in [*strings(k), *strings(v)]]
+    if isinstance(node, list):
+        return [s for item in node for s in strings(item)]
+    return [node] if isinstance(node, str) else []
+
+
+def lines(value: Any) -> list[str]:
+    return [line.strip() for line in str(value or "").splitlines() if line.strip()]
+
+
+def squeeze(expression: Any) -> str:
+    return " ".join(str(expression or "").split())
+
+
+def concurrency(node: dict[str, Any]) -> dict[str, Any]:
+    value = node.get("concurrency")
+    return {"group": value} if isinstance(value, str) else dict(value or {})
+
+
+def environment_name(job: dict[str, Any]) -> str | None:
+    env = job.get("environment")
+    return env.get("name") if isinstance(env, dict) else env
+
+
+def write_grants(permissions: Any) -> set[str]:
+    if permissions == "write-all":
+        return {"*"}
+    if isinstance(permissions, dict):
+        return {scope for scope, level in permissions.items() if level == "write"}
+    return set()
+
+
+def stack_files() -> set[str]:
+    return {
+        p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in ROOT.glob("Pulumi.*.yaml")
+    }
+
+
+def requirement_pin(package: str) -> str:
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        name, _, version = line.split("#")[0].strip().partition("==")
+        if name.lower() == package:
+            return version
+    raise AssertionError(f"{package} is not pinned in requirements.txt")
+
+
+@dataclass(frozen=True)
+class StackOperation:
+    """One `pulumi/actions` step with a command, for one stack (matrix jobs: one per stack)."""
+
+    workflow: str
+    job_id: str
+    stack: str
+    command: str
+    step_index: int
+
+    @property
+    def wf(self) -> dict[str, Any]:
+        return workflow(self.workflow)
+
+    @property
+    def job(self) -> dict[str, Any]:
+        return jobs(self.wf)[self.job_id]
+
+    @property
+    def step(self) -> dict[str, Any]:
+        return self.job["steps"][self.step_index]
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return self.step.get("with") or {}
+
+    def render(self, text: Any) -> str:
+        """`text` with this operation's `${{ matrix.stack }}` filled in."""
+        return MATRIX_STACK.sub(self.stack, str(text))
+
+    def __str__(self) -> str:
+        return f"{self.workflow}:{self.job_id}[{self.stack}] pulumi {self.command}"
+
+
+@cache
+def stack_operations() -> tuple[StackOperation, ...]:
+    operations = []
+    for name in workflow_names():
+        for job_id, job in jobs(workflow(name)).items():
+            matrix = (job.get("strategy") or {}).get("matrix") or {}
+            for index, step in enumerate(job.get("steps") or []):
+                inputs = step.get("with") or {}
+                if action(step) != "pulumi/actions" or "command" not in inputs:
+                    continue
+                stack = str(inputs.get("stack-name", ""))
+                stacks = matrix.get("stack", []) if MATRIX_STACK.fullmatch(stack) else [stack]
+                operations += [
+                    StackOperation(name, job_id, str(s), str(inputs["command"]), index)
+                    for s in stacks
+                ]
+    return tuple(operations)
+
+
+def operations(*commands: str, stack: str | None = None) -> list[StackOperation]:
+    return [
+        op
+        for op in stack_operations()
+        if op.command in commands and (stack is None or op.stack == stack)
+    ]
+
+
+def test_every_workflow_of_the_delivery_pipeline_exists():
+    assert set(workflow_names()) >= EXPECTED_WORKFLOWS
+
+
+def test_every_stack_is_previewed_on_pull_requests_to_main():
+    previews = operations("preview")
+    assert {op.stack for op in previews} == stack_files(), (
+        "the preview matrix must list exactly the stacks that have a Pulumi.<stack>.yaml"
+    )
+    for op in previews:
+        assert (triggers(op.wf)["pull_request"] or {}).get("branches") == ["main"], op
+
+
+def test_a_preview_shows_the_refreshed_diff_with_policies_in_one_comment_per_stack():
+    for op in operations("preview"):
+        inputs = op.inputs
+        assert inputs.get("diff") is True, op
+        assert inputs.get("refresh") is True, op
+        assert "policy" in lines(inputs.get("policyPacks")), op
+        assert inputs.get("comment-on-pr") is True, op
+        assert inputs.get("edit-pr-comment") is True, f"{op}: a new comment on every push"
+
+
+def test_previews_are_skipped_for_forks_which_get_no_secrets():
+    for op in operations("preview"):
+        assert FORK_GUARD in squeeze(op.job.get("if")), op
+
+
+def test_dev_is_deployed_on_every_push_to_main():
+    deploys = operations("up", "update", stack="dev")
+    assert deploys, "no workflow runs `pulumi up` on dev"
+    for op in deploys:
+        assert (triggers(op.wf).get("push") or {}).get("branches") == ["main"], op
+        assert op.inputs.get("refresh") is True, op
+        assert environment_name(op.job) == "dev", op
+
+
+def test_prod_changes_only_by_hand_from_main_through_its_protected_environment():
+    changes = [op for op in operations(*STATE_CHANGING) if op.stack == "prod"]
+    assert operations("up", "update", stack="prod"), "no workflow runs `pulumi up` on prod"
+    for op in changes:
+        assert set(triggers(op.wf)) == {"workflow_dispatch"}, op
+        assert environment_name(op.job) == "prod", op
+        assert "github.ref == 'refs/heads/main'" in squeeze(op.job.get("if")), op
+        assert op.inputs.get("refresh") is True, op
+
+
+def test_no_workflow_that_runs_for_a_pull_request_changes_a_stack():
+    for op in operations(*STATE_CHANGING):
+        assert not {"pull_request", "pull_request_target"} & set(triggers(op.wf)), op
+
+
+def test_ci_never_creates_a_stack():
+    # A misspelt stack name with upsert would silently build a whole new environment.
+    for op in stack_operations():
+        assert op.inputs.get("upsert") in (None, False), op
+
+
+def test_operations_on_one_stack_run_one_at_a_time_in_arrival_order_across_workflows():
+    groups: dict[str, set[str]] = {}
+    for op in stack_operations():
+        settings = concurrency(op.job)
+        group = op.render(settings.get("group", ""))
+        assert op.stack in group, f"{op}: concurrency group {group!r} does not name the stack"
+        assert "${{" not in group, f"{op}: group {group!r} differs between workflows"
+        assert settings.get("cancel-in-progress") is False, f"{op}: may be cancelled half-way"
+        assert settings.get("queue") == "max", f"{op}: a newer run would cancel a pending one"
+        workflow_level = concurrency(op.wf)
+        assert workflow_level.get("cancel-in-progress") in (None, False), op
+        groups.setdefault(op.stack, set()).add(group)
+    assert set(groups) == stack_files()
+    for stack, names in groups.items():
+        assert len(names) == 1, f"{stack}: workflows use different groups {sorted(names)}"
+    assert len({next(iter(names)) for names in groups.values()}) == len(groups)
+    for stack in stack_files():
+        shared = {op.workflow for op in stack_operations() if op.stack == stack}
+        assert len(shared) >= 2, f"{stack}: preview and deploy should share the group"
+
+
+def test_pulumi_steps_use_the_self_managed_backend_and_repository_secrets():
+    for op in stack_operations():
+        env = {
+            **(op.wf.get("env") or {}),
+            **(op.job.get("env") or {}),
+            **(op.step.get("env") or {}),
+        }
+        for variable, secret in PULUMI_STEP_SECRETS.items():
+            assert secret_expression(secret).fullmatch(str(env.get(variable, ""))), (
+                f"{op}: {variable} must be ${{{{ secrets.{secret} }}}}"
+            )
+        assert secret_expression("PULUMI_BACKEND_URL").fullmatch(str(op.inputs.get("cloud-url"))), (
+            op
+        )
+        assert op.inputs.get("work-dir") in (".", "./"), op
+
+
+def test_pulumi_cli_version_is_the_sdk_version_in_requirements():
+    pin = requirement_pin("pulumi")
+    steps = [
+        (name, step)
+        for name in workflow_names()
+        for job in jobs(workflow(name)).values()
+        for step in job.get("steps") or []
+        if action(step) == "pulumi/actions"
+    ]
+    assert steps
+    for name, step in steps:
+        assert str((step.get("with") or {}).get("pulumi-version")) == pin, name
+
+
+def test_the_program_and_policy_pack_are_installed_before_pulumi_runs():
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    venv = project["runtime"]["options"]["virtualenv"]
+    for op in stack_operations():
+        before = op.job["steps"][: op.step_index]
+        scripts = [squeeze(step.get("run")) for step in before]
+        assert any(
+            f"python -m venv {venv}" in s and f"{venv}/bin/pip install -r requirements.txt" in s
+            for s in scripts
+        ), f"{op}: {venv} is not built from requirements.txt before Pulumi runs"
+        assert any(
+            step.get("working-directory") == "policy"
+            and squeeze(step.get("run")) == "pulumi install"
+            for step in before
+        ), f"{op}: the policy pack's dependencies are not installed"
+        assert "policy" in lines(op.inputs.get("policyPacks")), op
+
+
+def test_the_policy_pack_the_workflows_run_exists():
+    assert (ROOT / "policy" / "PulumiPolicy.yaml").is_file()
+
+
+def test_every_job_sets_up_the_project_python_with_pip_cached_on_requirements():
+    target = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]["target-version"]
+    version = f"{target[2]}.{target[3:]}"  # "py311" -> "3.11"
+    for name in workflow_names():
+        for job_id, job in jobs(workflow(name)).items():
+            steps = job.get("steps") or []
+            setups = [i for i, step in enumerate(steps) if action(step) == "actions/setup-python"]
+            runs = [i for i, step in enumerate(steps) if "run" in step]
+            if runs:
+                assert setups and setups[0] < runs[0], f"{name}:{job_id}: runs the runner's python"
+            for i in setups:
+                inputs = steps[i].get("with") or {}
+                # Quoted: unquoted 3.10 would be read as the number 3.1.
+                assert inputs.get("python-version") == version, f"{name}:{job_id}"
+                assert inputs.get("cache") == "pip", f"{name}:{job_id}"
+                assert "requirements.txt" in lines(inputs.get("cache-dependency-path")), (
+                    f"{name}:{job_id}: pip cache not keyed on requirements.txt"
+                )
+
+
+def test_workflows_grant_nothing_by_default():
+    for name in workflow_names():
+        wf = workflow(name)
+        assert "permissions" in wf, f"{name}: no top-level permissions (the token's defaults apply)"
+        assert wf["permissions"] in ({}, {"contents": "read"}), name
+
+
+def test_only_the_commenting_jobs_can_write_and_only_pull_request_comments():
+    writers = {
+        (name, job_id): write_grants(job.get("permissions"))
+        for name in workflow_names()
+        for job_id, job in jobs(workflow(name)).items()
+        if write_grants(job.get("permissions"))
+    }
+    assert writers == {job: {"pull-requests"} for job in COMMENTING_JOBS}
+    preview = workflow("preview.yml")["jobs"]["preview"]
+    assert any((s.get("with") or {}).get("comment-on-pr") is True for s in preview["steps"])
+
+
+def test_jobs_that_check_out_can_read_the_repository():
+    for name in workflow_names():
+        wf = workflow(name)
+        for job_id, job in jobs(wf).items():
+            if any(action(step) == "actions/checkout" for step in job.get("steps") or []):
+                permissions = job.get("permissions", wf.get("permissions"))
+                assert isinstance(permissions, dict), f"{name}:{job_id}"
+                assert permissions.get("contents") in ("read", "write"), f"{name}:{job_id}"
+
+
+def test_no_secret_reaches_a_job_that_runs_for_a_fork():
+    for name in workflow_names():
+        on = triggers(workflow(name))
+        assert "pull_request_target" not in on, f"{name}: runs fork code with secrets"
+        if "pull_request" not in on:
+            continue
+        for job_id, job in jobs(workflow(name)).items():
+            if any("secrets." in s for s in strings(job)):
+                assert FORK_GUARD in squeeze(job.get("if")), f"{name}:{job_id}"
+
+
+def test_render_diff_runs_pull_request_code_with_nothing_to_steal():
+    wf = workflow("render-diff.yml")
+    assert "pull_request" in triggers(wf)
+    assert not any("secrets." in s for s in strings(wf))
+    for job_id, job in jobs(wf).items():
+        assert job.get("permissions") == {"contents": "read"}, job_id
+        for step in job.get("steps") or []:
+            if action(step) == "actions/checkout":
+                assert (step.get("with") or {}).get("persist-credentials") is False, job_id
+
+
+def test_render_diff_diffs_against_the_base_branch_and_uploads_what_the_commenter_reads():
+    (render,) = jobs(workflow("render-diff.yml")).values()
+    checkout = next(s for s in render["steps"] if action(s) == "actions/checkout")
+    assert checkout["with"]["fetch-depth"] == 0, "the base revision is not fetched"
+    diff = next(squeeze(s["run"]) for s in render["steps"] if "./scripts/diff" in str(s.get("run")))
+    assert re.search(r"--base \"?origin/", diff), diff
+    assert "--output render-diff.md" in diff, diff
+    upload = next(s for s in render["steps"] if action(s) == "actions/upload-artifact")
+    assert set(lines(upload["with"]["path"])) == {"render-diff.md", "pr-number.txt"}
+
+    (comment,) = jobs(workflow("render-diff-comment.yml")).values()
+    download = next(s for s in comment["steps"] if action(s) == "actions/download-artifact")
+    assert download["with"]["name"] == upload["with"]["name"]
+    assert squeeze(download["with"]["run-id"]) == "${{ github.event.workflow_run.id }}"
+    assert download["with"].get("github-token"), "another run's artifact needs a token"
+
+
+def test_the_render_diff_commenter_never_checks_out_or_runs_pull_request_code():
+    wf = workflow("render-diff-comment.yml")
+    on = triggers(wf)
+    assert set(on) == {"workflow_run"}
+    assert on["workflow_run"]["workflows"] == [workflow("render-diff.yml")["name"]]
+    assert on["workflow_run"]["types"] == ["completed"]
+    for job_id, job in jobs(wf).items():
+        assert job.get("permissions") == {"pull-requests": "write", "actions": "read"}, job_id
+        assert "github.event.workflow_run.conclusion == 'success'" in squeeze(job.get("if"))
+        for step in job.get("steps") or []:
+            assert "run" not in step, f"{job_id}: a shell step could run the artifact"
+            assert action(step) in {"actions/download-artifact", "actions/github-script"}, step
+
+
+def test_the_commenter_edits_one_marked_comment_for_a_validated_pull_request_number():
+    (comment,) = jobs(workflow("render-diff-comment.yml")).values()
+    script = next(s for s in comment["steps"] if action(s) == "actions/github-script")
+    code = script["with"]["script"]
+    assert RENDER_DIFF_MARKER in code
+    assert "/^[1-9][0-9]{0,9}$/.test(" in code, "the PR number from the artifact is not checked"
+    assert "head_sha" in code, "a forged number could make the bot comment on another PR"
+    assert "updateComment" in code and "createComment" in code
+    assert "github-actions[bot]" in code, "the bot could edit someone else's comment"
+
+
+def test_the_test_suite_runs_on_pull_requests_and_main_and_before_every_deploy():
+    wf = workflow("tests.yml")
+    on = triggers(wf)
+    assert "pull_request" in on
+    assert (on.get("push") or {}).get("branches") == ["main"]
+    assert any(
+        squeeze(step.get("run")) == "./.ci/run"
+        for job in jobs(wf).values()
+        for step in job.get("steps") or []
+    )
+    for op in operations("up", "update"):
+        before = op.job["steps"][: op.step_index]
+        assert any(squeeze(step.get("run")) == "./.ci/run" for step in before), op
+
+
+def test_actions_are_pinned_to_a_major_version_or_a_commit():
+    for name in workflow_names():
+        for job_id, job in jobs(workflow(name)).items():
+            for step in job.get("steps") or []:
+                if "uses" in step:
+                    assert re.fullmatch(
+                        r"[\w.-]+/[\w./-]+@(v\d+|[0-9a-f]{40})", str(step["uses"])
+                    ), f"{name}:{job_id}: {step['uses']}"
+
+
+def test_no_credential_is_written_into_the_workflows():
+    for path in sorted(p for p in GITHUB_DIR.rglob("*") if p.is_file()):
+        text = path.read_text(errors="replace")
+        for kind, pattern in CREDENTIAL_LOOKALIKES.items():
+            assert not pattern.search(text), f"{path.relative_to(ROOT)}: looks like a {kind}"
+    for name in workflow_names():
+        wf = workflow(name)
+        envs = [wf.get("env") or {}]
+        for job in jobs(wf).values():
+            envs += [job.get("env") or {}]
+            envs += [step.get("env") or {} for step in job.get("steps") or []]
+        for env in envs:
+            for variable, value in env.items():
+                if CREDENTIAL_NAME.search(variable):
+                    assert re.fullmatch(
+                        r"\$\{\{\s*(secrets\.\w+|github\.token)\s*\}\}", str(value)
+                    ), f"{name}: {variable} is not taken from a secret"
+
+
+def check_jsonschema() -> str:
+    beside = Path(sys.executable).parent / "check-jsonschema"
+    found = str(beside) if beside.is_file() else shutil.which("check-jsonschema")
+    if found is None:
+        pytest.fail(
+            "check-jsonschema is missing: it is pinned in requirements.txt (./scripts/test)"
+        )
+    return found
+
+
+def test_workflows_are_valid_for_github():
+    files = [str(WORKFLOWS_DIR / name) for name in workflow_names()]
+    assert files
+    result = subprocess.run(
+        [check_jsonschema(), "--builtin-schema", "vendor.github-workflows", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
