@@ -1,36 +1,59 @@
-"""Benchmark: how long evaluating the whole program for a stack takes under mocks.
+"""Benchmarks: how long the offline program, the render command and the test command take.
 
-    .venv/bin/python -m offline.bench [stack ...] [--runs N]
+    ./scripts/bench [stack ...] [--runs N] [--tests]
 
-Imports (pulumi, the provider SDKs) are paid once per process and reported apart; each run
-then evaluates `__main__.py` from settings to stack outputs and awaits every resource.
+- evaluation: `__main__.py` under mocks, in one warm process (imports paid once, reported apart);
+- render: `scripts/render <stack>` as a user runs it, a fresh process each run, wall time
+  (target < 2 s per stack), and all stacks in one process;
+- with `--tests`: the whole test command `./scripts/test`, wall time (target < 60 s on 2 cores).
+Wall times include Python start-up and imports. Medians over `--runs` (default 5).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
 import time
 
+from offline.simulate import REPO
+
+
+def wall(command: list[str], runs: int) -> list[float]:
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+        timings.append(time.perf_counter() - start)
+    return timings
+
+
+def summary(timings: list[float]) -> str:
+    return (
+        f"median {statistics.median(timings):.2f} s, min {min(timings):.2f} s,"
+        f" max {max(timings):.2f} s over {len(timings)} runs"
+    )
+
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="offline.bench")
+    parser = argparse.ArgumentParser(prog="scripts/bench")
     parser.add_argument("stacks", nargs="*", help="default: every Pulumi.<stack>.yaml")
-    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--tests", action="store_true", help="also time ./scripts/test")
     options = parser.parse_args(argv)
     runs = options.runs
-    started = time.perf_counter()
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
+
     from offline.simulate import run_stack, stack_names
 
-    import_seconds = time.perf_counter() - started
     stacks = options.stacks or stack_names()
     first = time.perf_counter()
     run_stack(stacks[0])
-    first_seconds = time.perf_counter() - first
     print(
-        f"imports: {import_seconds:.2f} s; first evaluation (loads the SDK modules it uses): "
-        f"{first_seconds:.2f} s"
+        "first evaluation in a process (imports the SDK modules it uses):"
+        f" {time.perf_counter() - first:.2f} s"
     )
     for stack in stacks:
         timings = []
@@ -41,11 +64,22 @@ def main(argv: list[str]) -> None:
         kubernetes = [r for r in simulation.registrations if r.type.startswith("kubernetes:")]
         digitalocean = [r for r in simulation.registrations if r.type.startswith("digitalocean:")]
         print(
-            f"{stack}: evaluation median {statistics.median(timings) * 1000:.0f} ms, "
-            f"max {max(timings) * 1000:.0f} ms over {runs} runs; "
-            f"{len(kubernetes)} Kubernetes objects, {len(digitalocean)} DigitalOcean resources, "
-            f"{len(simulation.registrations)} registrations in all"
+            f"evaluation {stack}: median {statistics.median(timings) * 1000:.0f} ms,"
+            f" max {max(timings) * 1000:.0f} ms over {runs} runs; {len(kubernetes)} Kubernetes"
+            f" objects, {len(digitalocean)} DigitalOcean resources,"
+            f" {len(simulation.registrations)} registrations in all"
         )
+
+    render = [sys.executable, "-m", "offline.render"]
+    for stack in stacks:
+        print(f"render {stack} (fresh process): {summary(wall([*render, stack], runs))}")
+    together = wall([*render, *stacks], runs)
+    print(
+        f"render {' '.join(stacks)} (one process): {summary(together)};"
+        f" {statistics.median(together) / len(stacks):.2f} s per stack"
+    )
+    if options.tests:
+        print(f"test command ./scripts/test: {summary(wall(['./scripts/test'], 1))}")
 
 
 if __name__ == "__main__":
