@@ -43,8 +43,17 @@ POD_TEMPLATE_PATHS = {
     "kubernetes:batch/v1:Job": ("spec", "template"),
     "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
+# Tags that move from release to release; a pod restarted later would run other code.
+MOVING_TAGS = {"latest", "stable", "main", "master", "edge", "dev"}
 SECRET_WORDS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "CREDENTIAL", "PRIVATE")
 URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
+
+
+def whole_number(value: Any) -> int | None:
+    """An integer input as the engine sends it: every number arrives as a float (`4.0`)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if float(value).is_integer() else None
 
 
 def containers(args: ResourceValidationArgs) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -70,8 +79,9 @@ def image_problem(image: str) -> str | None:
     last = image.rsplit("/", 1)[-1]
     if ":" not in last:
         return "has no tag (Kubernetes pulls 'latest')"
-    if last.rsplit(":", 1)[1] == "latest":
-        return "uses the moving tag 'latest'"
+    tag = last.rsplit(":", 1)[1]
+    if tag in MOVING_TAGS:
+        return f"uses the moving tag '{tag}'"
     return None
 
 
@@ -85,8 +95,9 @@ def validate_image_tags(args: ResourceValidationArgs, report: ReportViolation) -
 
 no_moving_image_tags = ResourceValidationPolicy(
     name="no-moving-image-tags",
-    description="Every container image is pinned: a release tag or digest, never untagged or"
-    " 'latest', so a rollout and a rollback run exactly the reviewed code.",
+    description="Every container image is pinned: a release tag or digest, never untagged or a"
+    " moving tag (latest, stable, main, master, edge, dev), so a rollout and a rollback run"
+    " exactly the reviewed code.",
     validate=validate_image_tags,
 )
 
@@ -231,8 +242,8 @@ def validate_autoscaling(args: ResourceValidationArgs, report: ReportViolation) 
         if not pool.get("autoScale"):
             report(f"{args.name}: the node pool does not autoscale", None)
             return
-        low, high = pool.get("minNodes"), pool.get("maxNodes")
-        if not isinstance(low, int) or not isinstance(high, int):
+        low, high = whole_number(pool.get("minNodes")), whole_number(pool.get("maxNodes"))
+        if low is None or high is None:
             report(f"{args.name}: autoscaling needs minNodes and maxNodes", None)
         elif not 1 <= low <= high <= ceiling:
             report(
@@ -240,8 +251,8 @@ def validate_autoscaling(args: ResourceValidationArgs, report: ReportViolation) 
             )
     elif args.resource_type == HPA:
         spec = args.props.get("spec") or {}
-        low, high = spec.get("minReplicas", 1), spec.get("maxReplicas")
-        if not isinstance(high, int) or not 1 <= low <= high <= replica_ceiling:
+        low, high = whole_number(spec.get("minReplicas", 1)), whole_number(spec.get("maxReplicas"))
+        if low is None or high is None or not 1 <= low <= high <= replica_ceiling:
             report(
                 f"{args.name}: replicas {low}..{high} is not within"
                 f" 1 <= min <= max <= {replica_ceiling}",
