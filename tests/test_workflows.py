@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from offline.simulate import REPO, stack_names
+
+ROOT = REPO
 GITHUB_DIR = ROOT / ".github"
 WORKFLOWS_DIR = GITHUB_DIR / "workflows"
 
@@ -125,9 +127,7 @@ def write_grants(permissions: Any) -> set[str]:
 
 
 def stack_files() -> set[str]:
-    return {
-        p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in ROOT.glob("Pulumi.*.yaml")
-    }
+    return set(stack_names())
 
 
 def requirement_pin(package: str) -> str:
@@ -241,9 +241,18 @@ def test_prod_changes_only_by_hand_from_main_through_its_protected_environment()
     assert operations("up", "update", stack="prod"), "no workflow runs `pulumi up` on prod"
     for op in changes:
         assert set(triggers(op.wf)) == {"workflow_dispatch"}, op
-        assert environment_name(op.job) == "prod", op
         assert "github.ref == 'refs/heads/main'" in squeeze(op.job.get("if")), op
         assert op.inputs.get("refresh") is True, op
+        # The approval waits in a job of its own, outside the stack's concurrency group (a job
+        # waiting for reviewers holds its group, which would stall every prod preview).
+        needs = op.job.get("needs")
+        gates = [needs] if isinstance(needs, str) else list(needs or [])
+        approvals = [jobs(op.wf)[gate] for gate in gates]
+        assert any(environment_name(gate) == "prod" for gate in approvals), op
+        for gate in approvals:
+            assert "concurrency" not in gate, op
+            assert "github.ref == 'refs/heads/main'" in squeeze(gate.get("if")), op
+        assert environment_name(op.job) is None, f"{op}: a second approval would be asked"
 
 
 def test_no_workflow_that_runs_for_a_pull_request_changes_a_stack():
@@ -315,10 +324,12 @@ def test_the_program_and_policy_pack_are_installed_before_pulumi_runs():
     for op in stack_operations():
         before = op.job["steps"][: op.step_index]
         scripts = [squeeze(step.get("run")) for step in before]
-        assert any(
-            f"python -m venv {venv}" in s and f"{venv}/bin/pip install -r requirements.txt" in s
-            for s in scripts
-        ), f"{op}: {venv} is not built from requirements.txt before Pulumi runs"
+        # scripts/bootstrap (also run by ./.ci/run) builds .venv from requirements.txt
+        bootstrap = (REPO / "scripts" / "bootstrap").read_text()
+        assert f'"$repo/{venv}" "$repo/requirements.txt"' in bootstrap
+        assert any(s in ("bash scripts/bootstrap", "./.ci/run") for s in scripts), (
+            f"{op}: {venv} is not built from requirements.txt before Pulumi runs"
+        )
         assert any(
             step.get("working-directory") == "policy"
             and squeeze(step.get("run")) == "pulumi install"
@@ -339,7 +350,8 @@ def test_every_job_sets_up_the_project_python_with_pip_cached_on_requirements():
             steps = job.get("steps") or []
             setups = [i for i, step in enumerate(steps) if action(step) == "actions/setup-python"]
             runs = [i for i, step in enumerate(steps) if "run" in step]
-            if runs:
+            checks_out = any(action(step) == "actions/checkout" for step in steps)
+            if runs and checks_out:  # a job with the project's code runs the project's Python
                 assert setups and setups[0] < runs[0], f"{name}:{job_id}: runs the runner's python"
             for i in setups:
                 inputs = steps[i].get("with") or {}
