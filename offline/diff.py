@@ -52,6 +52,7 @@ class Render:
     exists: bool
     items: dict[str, Item] = field(default_factory=dict)  # by Pulumi resource
     by_resource: bool = True  # False for renders from before objects named their resource
+    error: str | None = None  # why this side could not be rendered
     cost: tuple[str, str] | None = None  # the monthly total at min and max nodes
 
 
@@ -64,6 +65,11 @@ def git(*args: str) -> str:
 
 def merge_base(base: str | None, head: str | None) -> tuple[str, str]:
     """(commit, description) of the merge base of the head with the base branch."""
+    if git("rev-parse", "--is-shallow-repository") == "true":
+        raise DiffError(
+            "this clone is shallow, so the merge base may be missing: `git fetch --unshallow`"
+            " (in GitHub Actions: actions/checkout with fetch-depth: 0)"
+        )
     candidates = [base] if base else ["main", "origin/main"]
     for candidate in candidates:
         try:
@@ -88,22 +94,21 @@ def export(revision: str, into: Path) -> Path:
     return into
 
 
-def render_at(tree: Path, stack: str, where: str) -> Render:
+def render_at(tree: Path, stack: str, out: Path) -> Render:
+    """Render a stack with the tree's own `offline/render.py` (an export's into its own build/;
+    the working tree's into `out`, leaving the user's build/ alone)."""
     if not (tree / f"Pulumi.{stack}.yaml").exists():
         return Render(exists=False)
     if not (tree / "offline" / "render.py").exists():
-        raise DiffError(f"{where} has no offline/render.py; pick a later --base")
-    result = subprocess.run(
-        [sys.executable, "-m", "offline.render", stack],
-        cwd=tree,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+        return Render(exists=True, error="this revision has no offline/render.py")
+    command = [sys.executable, "-m", "offline.render", stack]
+    if tree == REPO:
+        command[-1:-1] = ["--out", str(out)]
+    result = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["(no message)"])[-1]
-        raise DiffError(f"rendering {stack} at {where} failed: {last}")
-    return read_render(tree / "build" / stack)
+        return Render(exists=True, error=f"the render failed: {last}")
+    return read_render((out if tree == REPO else tree / "build") / stack)
 
 
 def read_render(folder: Path) -> Render:
@@ -148,28 +153,80 @@ def object_diff(before: Item | None, after: Item | None) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
-def stack_section(stack: str, base: Render, head: Render) -> str:
-    if not base.exists and not head.exists:
-        return f"### `{stack}`\n\nNot a stack at either revision.\n"
+@dataclass
+class StackDiff:
+    stack: str
+    base: Render
+    head: Render
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+
+    @property
+    def headline(self) -> str:
+        """`new stack, 36 added, 0 changed, 0 removed`, or why there is no diff."""
+        for side, render in (("base", self.base), ("head", self.head)):
+            if render.error:
+                return f"not rendered at the {side}: {render.error}"
+        if not self.base.exists and not self.head.exists:
+            return "not a stack at either revision"
+        status = (
+            "new stack, "
+            if not self.base.exists
+            else "removed stack, "
+            if not self.head.exists
+            else ""
+        )
+        counts = (
+            f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed"
+        )
+        return status + counts
+
+    @property
+    def cost(self) -> str:
+        old, new = self.base.cost, self.head.cost
+        if old == new:
+            return f"${new[0]} to ${new[1]}" if new else ""
+        before = f"${old[0]} to ${old[1]}" if old else "none"
+        after = f"${new[0]} to ${new[1]}" if new else "none"
+        return f"{before} → **{after}**"
+
+
+def compare(stack: str, base: Render, head: Render) -> StackDiff:
     if not (base.by_resource and head.by_resource):  # match on what both sides have
         base.items, head.items = by_label(base), by_label(head)
     keys = sorted(set(base.items) | set(head.items))
-    added = [k for k in keys if k not in base.items]
-    removed = [k for k in keys if k not in head.items]
     changed = [
         k
         for k in keys
         if k in base.items and k in head.items and base.items[k].text != head.items[k].text
     ]
-    status = "new stack" if not base.exists else "removed stack" if not head.exists else None
-    counts = f"{len(added)} added, {len(changed)} changed, {len(removed)} removed"
-    lines = [f"### `{stack}`: {status + ', ' if status else ''}{counts}", ""]
-    if base.cost != head.cost:
-        old = f"${base.cost[0]} to ${base.cost[1]}" if base.cost else "none"
-        new = f"${head.cost[0]} to ${head.cost[1]}" if head.cost else "none"
-        lines += [f"Monthly cost at min and max nodes: {old} → **{new}**", ""]
-    elif head.cost:
-        lines += [f"Monthly cost at min and max nodes: ${head.cost[0]} to ${head.cost[1]}", ""]
+    added = [k for k in keys if k not in base.items]
+    removed = [k for k in keys if k not in head.items]
+    return StackDiff(stack, base, head, added, changed, removed)
+
+
+def summary(diffs: list[StackDiff]) -> list[str]:
+    rows = [
+        "| stack | objects and resources | monthly cost at min and max nodes |",
+        "|---|---|---|",
+    ]
+    rows += [f"| `{d.stack}` | {d.headline} | {d.cost} |" for d in diffs]
+    return [*rows, ""]
+
+
+def stack_section(stack: str, base: Render, head: Render) -> str:
+    return section(compare(stack, base, head))
+
+
+def section(diff: StackDiff) -> str:
+    base, head = diff.base, diff.head
+    added, changed, removed = diff.added, diff.changed, diff.removed
+    lines = [f"### `{diff.stack}`: {diff.headline}", ""]
+    if base.error or head.error or not (base.exists or head.exists):
+        return "\n".join(lines)
+    if diff.cost:
+        lines += [f"Monthly cost at min and max nodes: {diff.cost}", ""]
     if not (added or changed or removed):
         lines += ["No change to any Kubernetes object or DigitalOcean resource.", ""]
     for sign, group in (("+", added), ("~", changed), ("-", removed)):
@@ -178,7 +235,13 @@ def stack_section(stack: str, base: Render, head: Render) -> str:
             label = (after or before).label  # type: ignore[union-attr]
             if before and after and before.label != after.label:
                 label = f"{after.label} (was {before.label.split(' ', 1)[1]})"
-            kind = "Kubernetes" if key.startswith("kubernetes ") else "DigitalOcean"
+            kind = (
+                "Kubernetes"
+                if key.startswith("kubernetes ")
+                else "Helm"
+                if label.startswith("Release ")
+                else "DigitalOcean"
+            )
             lines += [
                 f"<details><summary><code>{sign} {label}</code> ({kind})</summary>",
                 "",
@@ -201,11 +264,14 @@ def report(stacks: list[str], base: str | None, head: str | None) -> str:
     with tempfile.TemporaryDirectory(prefix="posts-infra-diff-") as temp:
         base_tree = export(base_commit, Path(temp) / "base")
         head_tree = export(head, Path(temp) / "head") if head else REPO
-        sections = []
-        for stack in stacks or stacks_in(base_tree, head_tree):
-            before = render_at(base_tree, stack, f"base {short_base}")
-            after = render_at(head_tree, stack, f"head {head_label}")
-            sections.append(stack_section(stack, before, after))
+        diffs = [
+            compare(
+                stack,
+                render_at(base_tree, stack, Path(temp) / "base-build"),
+                render_at(head_tree, stack, Path(temp) / "head-build"),
+            )
+            for stack in stacks or stacks_in(base_tree, head_tree)
+        ]
     text = "\n".join(
         [
             MARKER,
@@ -215,13 +281,19 @@ def report(stacks: list[str], base: str | None, head: str | None) -> str:
             " Pulumi's mocks without credentials (`./scripts/render`); secret values are"
             " `[secret]`. The live `pulumi preview` shows what the cloud side will do.",
             "",
-            *sections,
+            *summary(diffs),
+            *[section(diff) for diff in diffs],
         ]
     )
-    if len(text) > COMMENT_LIMIT:
-        cut = text[:COMMENT_LIMIT].rsplit("\n<details>", 1)[0]
-        text = cut + "\n\n*(truncated: run `./scripts/diff` locally for the whole diff)*\n"
-    return text
+    return fit_comment(text)
+
+
+def fit_comment(text: str, limit: int = COMMENT_LIMIT) -> str:
+    """Cut before the first object diff that would pass the limit; the summary is at the top."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit("\n<details>", 1)[0]
+    return cut + "\n\n*(truncated: run `./scripts/diff` locally for the whole diff)*\n"
 
 
 def main(argv: list[str]) -> int:

@@ -150,17 +150,18 @@ def render(stack: str, out_root: Path, simulation: Simulation | None = None) -> 
 
 
 def main(argv: list[str]) -> int:
+    import argparse
+
     from components.settings import ConfigError
     from offline.simulate import UnknownStackError
 
-    if not argv or any(arg.startswith("-") for arg in argv):
-        print(
-            "usage: scripts/render <stack> [<stack> ...]   (writes build/<stack>/)", file=sys.stderr
-        )
-        return 2
+    parser = argparse.ArgumentParser(prog="scripts/render", description="Render stacks offline.")
+    parser.add_argument("stacks", nargs="+", metavar="stack", help="e.g. dev (Pulumi.dev.yaml)")
+    parser.add_argument("--out", type=Path, default=REPO / "build", help="default: build/")
+    options = parser.parse_args(argv)
     try:
-        for stack in argv:  # one process: the SDKs are imported once for all stacks
-            render(stack, REPO / "build")
+        for stack in options.stacks:  # one process: the SDKs are imported once for all stacks
+            render(stack, options.out)
     except (ConfigError, UnknownStackError) as error:
         print(f"render: {error}", file=sys.stderr)
         return 2

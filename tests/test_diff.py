@@ -3,13 +3,15 @@ removed, matched by Pulumi resource, with the cost, stable from run to run."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from offline.diff import MARKER, Render, read_render, stack_section
+from offline.diff import MARKER, Render, fit_comment, read_render, stack_section
 from offline.render import render
 from offline.simulate import REPO, run_stack
 
@@ -70,6 +72,84 @@ def test_a_new_stack_is_all_additions(dev_before: Render) -> None:
     assert text.startswith("### `staging`: new stack, 36 added, 0 changed, 0 removed")
 
 
+def test_a_stack_that_fails_to_render_on_one_side_is_reported_in_its_section(
+    dev_before: Render,
+) -> None:
+    broken = Render(exists=True, error="the render failed: posts-infra:maxNodes must be >= 1")
+    text = stack_section("dev", broken, dev_before)
+    assert text.startswith("### `dev`: not rendered at the base: the render failed: posts-infra")
+
+
+def test_renders_from_before_the_resource_header_are_matched_by_kind_and_name(
+    renders: dict[str, Path], dev_before: Render, tmp_path: Path
+) -> None:
+    old = tmp_path / "dev"
+    shutil.copytree(renders["dev"], old)
+    for path in (old / "kubernetes").glob("*.yaml"):
+        path.write_text(path.read_text().partition("\n")[2])  # drop the header line
+    without_header = read_render(old)
+    assert not without_header.by_resource
+    text = stack_section("dev", without_header, dev_before)
+    assert text.startswith("### `dev`: 0 added, 0 changed, 0 removed")
+
+
+def test_a_long_diff_is_cut_between_objects_below_the_comment_limit() -> None:
+    details = "<details><summary>x</summary>\n\n```diff\n" + "+ line\n" * 50 + "```\n</details>\n"
+    text = MARKER + "\n| summary |\n\n" + details * 40
+    cut = fit_comment(text, limit=2000)
+    assert len(cut) < 2000 + 100
+    assert cut.startswith(MARKER + "\n| summary |")
+    assert cut.count("<details>") == cut.count("</details>") >= 1
+    assert cut.endswith("for the whole diff)*\n")
+
+
+def git(cwd: Path, *args: str) -> None:
+    identity = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
+    identity |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, env={**os.environ, **identity}
+    )
+
+
+def test_the_command_diffs_the_working_tree_against_main_with_each_side_from_git(
+    tmp_path: Path,
+) -> None:
+    # A repository of this working tree with one commit on main, then an uncommitted release.
+    repo = tmp_path / "repo"
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        if (REPO / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, repo / name)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    stack_file = repo / "Pulumi.dev.yaml"
+    stack_file.write_text(stack_file.read_text().replace("imageTag: 3f9c2e7", "imageTag: 4a5b6c7"))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "offline.diff", "dev"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert text.startswith(MARKER + "\n## Offline render diff")
+    assert "(merge base with `main`) → head the working tree (with uncommitted changes)" in text
+    assert "| `dev` | 0 added, 6 changed, 0 removed | $69.00 to $93.00 |" in text
+    assert "<code>~ Job posts/migrate-4a5b6c7 (was posts/migrate-3f9c2e7)</code>" in text
+    assert str(tmp_path) not in text and "offline-placeholder" not in text
+    assert not (repo / "build").exists(), "the diff overwrote the user's build/"
+
+
 def run_diff(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "offline.diff", *args],
@@ -78,18 +158,6 @@ def run_diff(*args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         check=False,
     )
-
-
-def test_the_command_renders_both_revisions_from_git(tmp_path: Path) -> None:
-    # HEAD against the working tree: exported with git archive and rendered by each side's code
-    out = tmp_path / "diff.md"
-    result = run_diff("dev", "--base", "HEAD", "--output", str(out))
-    assert result.returncode == 0, result.stderr
-    text = out.read_text()
-    assert text.startswith(MARKER + "\n## Offline render diff")
-    assert "### `dev`:" in text and "Monthly cost at min and max nodes" in text
-    assert str(tmp_path) not in text and "posts-infra-diff-" not in text
-    assert "offline-placeholder" not in text
 
 
 def test_an_unknown_base_is_a_clear_error_without_traceback() -> None:

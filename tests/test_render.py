@@ -15,8 +15,8 @@ from offline.simulate import REPO, Simulation
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return render("dev", tmp_path_factory.mktemp("build"))
+def rendered(renders: dict[str, Path]) -> Path:
+    return renders["dev"]
 
 
 def test_every_kubernetes_object_is_written_once_in_apply_order(
