@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from offline.cost import estimate
-from offline.render import apply_order, render
+from offline.render import apply_order
 from offline.simulate import REPO, Simulation
 
 
