@@ -27,7 +27,8 @@ SWITCH_USER = ["SETUID", "SETGID"]
 NGINX_CAPABILITIES = [*SWITCH_USER, "NET_BIND_SERVICE", "CHOWN", "DAC_OVERRIDE"]
 
 # checkov findings this design accepts, each with its reason (written on the object as a
-# `checkov.io/skipN` annotation, which checkov reads). The first set holds for every workload.
+# `checkov.io/skip-<check>` annotation, which checkov reads). The first set holds for every
+# workload.
 CHECKOV_SKIPS_COMMON = {
     "CKV_K8S_11": "no CPU limit on purpose: CPU limits throttle php-fpm under load; requests"
     " are set and the HPA scales on them",
@@ -192,7 +193,8 @@ def pod_spec(
 
 
 def checkov_skip_annotations(containers: list[dict[str, Any]]) -> dict[str, str]:
-    """`checkov.io/skipN` annotations for a workload: each deliberate exception with its reason.
+    """`checkov.io/skip-<check>` annotations for a workload: each deliberate exception with its
+    reason, keyed by the check so adding one leaves the others' lines unchanged in a diff.
 
     Exceptions that depend on the containers are only claimed where the containers need them.
     Checkov splits each value at `=`, so a reason must not contain one (the checkov
@@ -203,7 +205,4 @@ def checkov_skip_annotations(containers: list[dict[str, Any]]) -> dict[str, str]
         reasons.update(CHECKOV_SKIP_ADDED_CAPABILITIES)
     if any("secretRef" in source for c in containers for source in c.get("envFrom", [])):
         reasons.update(CHECKOV_SKIP_SECRET_ENV)
-    return {
-        f"checkov.io/skip{i}": f"{check}={reason}"
-        for i, (check, reason) in enumerate(sorted(reasons.items()), start=1)
-    }
+    return {f"checkov.io/skip-{check}": f"{check}={reason}" for check, reason in reasons.items()}
