@@ -2,8 +2,10 @@
 
     ./scripts/bench [stack ...] [--runs N] [--tests]
 
-- evaluation: `__main__.py` under mocks, in one warm process (imports paid once, reported apart);
-- render: `scripts/render <stack>` as a user runs it, a fresh process each run, wall time
+- evaluation: `__main__.py` under mocks, in one warm process (the first evaluation, which
+  imports the provider SDKs, is reported apart);
+- render: `python -m offline.render <stack>` (what `scripts/render` runs), a fresh process each
+  run, wall time
   (target < 2 s per stack), and all stacks in one process;
 - with `--tests`: the whole test command `./scripts/test`, wall time (target < 60 s on 2 cores).
 Wall times include Python start-up and imports. Medians over `--runs` (default 5).

@@ -213,6 +213,7 @@ API_CONTAINER = "spec.template.spec.containers.0"
     ("image", "problem"),
     [
         ("docker.io/martinjoo/posts-api:latest", "moving tag 'latest'"),
+        ("docker.io/martinjoo/posts-api:stable", "moving tag 'stable'"),
         ("docker.io/martinjoo/posts-api", "has no tag"),
         ("registry.example.com:5000/posts-api", "has no tag"),  # a port is not a tag
     ],
