@@ -5,8 +5,7 @@
 - evaluation: `__main__.py` under mocks, in one warm process (the first evaluation, which
   imports the provider SDKs, is reported apart);
 - render: `python -m offline.render <stack>` (what `scripts/render` runs), a fresh process each
-  run, wall time
-  (target < 2 s per stack), and all stacks in one process;
+  run, wall time (target < 2 s per stack), and all stacks in one process;
 - with `--tests`: the whole test command `./scripts/test`, wall time (target < 60 s on 2 cores).
 Wall times include Python start-up and imports. Medians over `--runs` (default 5).
 """
