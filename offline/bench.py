@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from offline.simulate import REPO
+from offline.simulate import REPO, run_stack, stack_names
 
 
 def wall(command: list[str], runs: int) -> list[float]:
@@ -46,8 +46,6 @@ def main(argv: list[str]) -> None:
     options = parser.parse_args(argv)
     runs = options.runs
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
-
-    from offline.simulate import run_stack, stack_names
 
     stacks = options.stacks or stack_names()
     first = time.perf_counter()

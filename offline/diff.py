@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from offline.render import HEADER_PREFIX
-from offline.simulate import REPO
+from offline.simulate import REPO, stack_names
 
 MARKER = "<!-- posts-infra:render-diff -->"
 COMMENT_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
@@ -138,12 +138,6 @@ def read_render(folder: Path) -> Render:
 
 def by_label(render: Render) -> dict[str, Item]:
     return {f"{key.split(' ', 1)[0]} {item.label}": item for key, item in render.items.items()}
-
-
-def stacks_in(*trees: Path) -> list[str]:
-    return sorted(
-        {p.name[len("Pulumi.") : -len(".yaml")] for t in trees for p in t.glob("Pulumi.*.yaml")}
-    )
 
 
 def object_diff(before: Item | None, after: Item | None) -> str:
@@ -270,7 +264,7 @@ def report(stacks: list[str], base: str | None, head: str | None) -> str:
                 render_at(base_tree, stack, Path(temp) / "base-build"),
                 render_at(head_tree, stack, Path(temp) / "head-build"),
             )
-            for stack in stacks or stacks_in(base_tree, head_tree)
+            for stack in stacks or stack_names(base_tree, head_tree)
         ]
     text = "\n".join(
         [

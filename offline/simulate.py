@@ -191,8 +191,15 @@ def secret_paths(value: Any, prefix: str = "") -> list[str]:
 # -- config ---------------------------------------------------------------------------------------
 
 
-def stack_names() -> list[str]:
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in REPO.glob("Pulumi.*.yaml"))
+def stack_names(*roots: Path) -> list[str]:
+    """The stacks of this repository (or of these checkouts): one per `Pulumi.<stack>.yaml`."""
+    return sorted(
+        {
+            p.name[len("Pulumi.") : -len(".yaml")]
+            for r in roots or (REPO,)
+            for p in r.glob("Pulumi.*.yaml")
+        }
+    )
 
 
 def stack_config(stack: str) -> tuple[dict[str, str], list[str]]:
