@@ -191,7 +191,7 @@ def test_every_stack_passes_every_policy(
     assert violations(policy_name, simulations[stack].registrations) == []
 
 
-def test_the_pack_is_runnable_by_the_pulumi_cli() -> None:
+def test_the_pack_declares_its_python_runtime_and_the_tested_versions() -> None:
     pack = yaml.safe_load((REPO / "policy" / "PulumiPolicy.yaml").read_text())
     assert pack["runtime"]["name"] == "python"
     pins = {
