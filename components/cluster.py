@@ -82,6 +82,10 @@ class Cluster(pulumi.ComponentResource):
                 name=f"{args.name}-default",
                 size=args.node_size,
                 auto_scale=True,
+                # DigitalOcean's API requires `count` on every pool, autoscaling or not (the
+                # provider omits it when unset). The pool starts at its minimum; afterwards the
+                # autoscaler owns the count (ignored below).
+                node_count=args.min_nodes,
                 min_nodes=args.min_nodes,
                 max_nodes=args.max_nodes,
                 labels={"posts.dev/pool": "default"},

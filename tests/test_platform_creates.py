@@ -36,7 +36,10 @@ def test_default_node_pool_autoscales_within_the_stack_bounds(
     assert pool["autoScale"] is True
     assert (pool["minNodes"], pool["maxNodes"]) == (low, high)
     assert pool["size"] == size
-    assert "nodeCount" not in pool, "a fixed node count would fight the autoscaler"
+    # DigitalOcean's API requires `count` on each pool (OpenAPI: node_pools[].count); the pool
+    # starts at its minimum and the autoscaler owns the count afterwards (ignored in diffs).
+    assert pool["nodeCount"] == low
+    assert "nodePool.nodeCount" in {"dev": dev, "prod": prod}[stack].one(DOKS).ignore_changes
     # the provider adds its own default-pool tag and drops it when reading back
     assert "terraform:default-node-pool" not in pool["tags"]
 
@@ -44,6 +47,7 @@ def test_default_node_pool_autoscales_within_the_stack_bounds(
 def test_autoscaling_bounds_follow_config() -> None:
     pool = run_stack("dev", {"minNodes": "3", "maxNodes": "7"}).one(DOKS).value("nodePool")
     assert (pool["minNodes"], pool["maxNodes"]) == (3, 7)
+    assert pool["nodeCount"] == 3
 
 
 def test_version_is_the_newest_patch_of_the_configured_minor(dev: Simulation) -> None:
