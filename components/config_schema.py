@@ -20,9 +20,20 @@ class ConfigKey:
     name: str
     type: ConfigType
     description: str
-    default: ConfigValue = None  # None: no default (optional, or required if `required`)
-    secret: bool = False
+    default: ConfigValue = None  # None: no default (required, see `required`)
+    secret: bool = False  # the program refuses a value that is not stored encrypted
     required: bool = False
+
+    @property
+    def declared_secret(self) -> bool:
+        """Whether `Pulumi.yaml` declares the key `secret: true`.
+
+        The Pulumi CLI demands a value for every declared key without a default, and refuses a
+        default on a secret key (it would be a plain-text value). So only required secrets are
+        declared secret; an optional secret is declared as a string with default "", and the
+        program itself refuses any non-empty value that is not stored encrypted.
+        """
+        return self.secret and self.default is None
 
 
 KEYS: tuple[ConfigKey, ...] = (
@@ -170,7 +181,8 @@ KEYS: tuple[ConfigKey, ...] = (
         "imagePullDockerConfig",
         "string",
         "Optional `.dockerconfigjson` for a private registry (not needed with"
-        " containerRegistryIntegration).",
+        " containerRegistryIntegration); set with `--secret`.",
+        "",
         secret=True,
     ),
     ConfigKey(
@@ -190,8 +202,20 @@ KEYS: tuple[ConfigKey, ...] = (
         secret=True,
         required=True,
     ),
-    ConfigKey("rollbarToken", "string", "ROLLBAR_TOKEN (optional).", secret=True),
-    ConfigKey("healthCheckEmail", "string", "HEALTH_CHECK_EMAIL (optional).", secret=True),
+    ConfigKey(
+        "rollbarToken",
+        "string",
+        "ROLLBAR_TOKEN (optional; set with `--secret`).",
+        "",
+        secret=True,
+    ),
+    ConfigKey(
+        "healthCheckEmail",
+        "string",
+        "HEALTH_CHECK_EMAIL (optional; set with `--secret`).",
+        "",
+        secret=True,
+    ),
     ConfigKey("apiMinReplicas", "integer", "Fewest api (php-fpm) pods the HPA keeps.", 4),
     ConfigKey("apiMaxReplicas", "integer", "Most api pods the HPA may run.", 8),
     ConfigKey(

@@ -345,7 +345,8 @@ def _typed_values(raw: RawConfig, problems: list[str]) -> dict[str, ConfigValue]
                 problems.append(f"{key.name}: required; {key.description}")
             values[key.name] = key.default
             continue
-        if key.secret and full_key not in raw.secret_keys:
+        # An optional secret left at its default ("") arrives in plain text from the CLI.
+        if key.secret and text != "" and full_key not in raw.secret_keys:
             problems.append(
                 f"{key.name}: must be stored encrypted; set it with "
                 f"`pulumi config set --secret {key.name} ...`"

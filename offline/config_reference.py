@@ -36,7 +36,7 @@ def pulumi_yaml_config() -> str:
             lines += ["    items:", "      type: string"]
         if key.default is not None:
             lines.append(f"    default: {json.dumps(key.default)}")
-        if key.secret:
+        if key.declared_secret:
             lines.append("    secret: true")
         lines.append(f"    description: {json.dumps(key.description)}")
     return "\n".join(lines) + "\n"

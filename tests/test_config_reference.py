@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import re
 
 import pytest
 import yaml
 
 from components.config_schema import KEYS
-from components.settings import RawConfig, parse_settings
+from components.settings import ConfigError, RawConfig, parse_settings
 from offline.config_reference import table
 from offline.simulate import REPO, stack_config, stack_names
 
@@ -23,7 +24,45 @@ def test_pulumi_yaml_declares_every_key_with_the_programs_type_default_and_text(
         assert entry["type"] == key.type, key.name
         assert entry.get("default") == key.default, key.name
         assert entry["description"] == key.description, key.name
-        assert entry.get("secret", False) == key.secret, key.name
+        assert entry.get("secret", False) == key.declared_secret, key.name
+
+
+def test_the_cli_demands_exactly_the_keys_the_program_requires() -> None:
+    """The CLI refuses to run a stack lacking any declared key without a default; a `secret:
+    true` key with a default is refused too (the default is plain text). So a key the CLI would
+    demand must be one the program requires, and every optional key has a default."""
+    declared = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["config"]
+    demanded = {name for name, entry in declared.items() if "default" not in entry}
+    assert demanded == {key.name for key in KEYS if key.required}
+    secret_with_default = [n for n, e in declared.items() if e.get("secret") and "default" in e]
+    assert secret_with_default == []
+
+
+def test_readme_secret_table_marks_required_exactly_what_the_cli_demands() -> None:
+    readme = (REPO / "README.md").read_text()
+    table = readme[readme.index("| secret | how |") :].split("\n\n", 1)[0]
+    marked: dict[str, set[str]] = {"required": set(), "optional": set()}
+    for row in table.splitlines()[2:]:
+        first_cell = row.split("|")[1]
+        for mark in marked:
+            if f"({mark})" in first_cell:
+                marked[mark] |= set(re.findall(r"`([A-Za-z]+)`", first_cell))
+    secrets = [key for key in KEYS if key.secret]
+    assert marked["required"] == {key.name for key in secrets if key.declared_secret}
+    assert marked["optional"] == {key.name for key in secrets if not key.declared_secret}
+
+
+def test_an_optional_secret_left_at_its_default_is_accepted_and_set_in_plain_text_is_not() -> (
+    None
+):
+    """The CLI passes the "" default of an optional secret in plain text: that is no value."""
+    required = {f"posts-infra:{k.name}": "x" for k in KEYS if k.required}
+    secrets = frozenset({"digitalocean:token", *required})
+    defaults = {"digitalocean:token": "t", **required, "posts-infra:rollbarToken": ""}
+    parse_settings("scratch", RawConfig(values=defaults, secret_keys=secrets))
+    plain = {**defaults, "posts-infra:rollbarToken": "plain-text-token"}
+    with pytest.raises(ConfigError, match="rollbarToken: must be stored encrypted"):
+        parse_settings("scratch", RawConfig(values=plain, secret_keys=secrets))
 
 
 def test_defaults_alone_make_valid_settings() -> None:
