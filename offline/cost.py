@@ -63,7 +63,8 @@ def estimate(simulation: Simulation) -> Estimate:
         if cluster.value("ha"):
             ha = catalog.HA_CONTROL_PLANE_MONTHLY_USD
             lines.append(Line("HA control plane", ha, ha))
-    for database in simulation.of_type(DATABASE):
+    # By name: the engine receives registrations in whatever order their inputs resolve.
+    for database in sorted(simulation.of_type(DATABASE), key=lambda r: r.name):
         engine = database.value("engine")
         sizes = catalog.MYSQL_SIZES if engine == "mysql" else catalog.VALKEY_SIZES
         db_size = sizes[database.value("size")]

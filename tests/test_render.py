@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,16 @@ def test_cost_at_min_and_max_nodes(dev: Simulation, prod: Simulation) -> None:
     assert (estimate(dev).total_min, estimate(dev).total_max) == (69.0, 93.0)
     # prod: 2..5 x $48, HA $40, MySQL 2 x $60, Valkey 2 x $30, LB $15
     assert (estimate(prod).total_min, estimate(prod).total_max) == (331.0, 475.0)
+
+
+def test_the_render_does_not_depend_on_the_order_resources_were_registered_in(
+    dev: Simulation,
+) -> None:
+    """The engine receives registrations in whatever order their inputs resolve (MySQL and
+    Valkey swapped places between runs); a render must not change with it."""
+    reversed_order = dataclasses.replace(dev, registrations=list(reversed(dev.registrations)))
+    assert estimate(reversed_order).markdown() == estimate(dev).markdown()
+    assert [r.urn for r in apply_order(reversed_order)] == [r.urn for r in apply_order(dev)]
 
 
 def test_unknown_stack_is_a_clear_error_without_traceback() -> None:
