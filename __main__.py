@@ -14,6 +14,7 @@ from components.database import (
 from components.edge import Edge, EdgeArgs
 from components.kubeconfig import KubeconfigAuth
 from components.network import Network, NetworkArgs
+from components.protection import DestroyGuard, DestroyGuardArgs
 from components.settings import load_settings
 
 settings = load_settings()
@@ -128,6 +129,12 @@ edge = Edge(
         provider=cluster.provider,
         depends_on=[app],
     ),
+)
+
+# Last: depends on everything above, so a destroy of a protected stack stops before deleting any.
+DestroyGuard(
+    "destroy-guard",
+    DestroyGuardArgs(protect=settings.protect, guarded=[network, cluster, mysql, cache, app, edge]),
 )
 
 pulumi.export("publicAddress", edge.public_address)

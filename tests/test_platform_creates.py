@@ -36,9 +36,9 @@ def test_default_node_pool_autoscales_within_the_stack_bounds(
     assert pool["autoScale"] is True
     assert (pool["minNodes"], pool["maxNodes"]) == (low, high)
     assert pool["size"] == size
-    # DigitalOcean's API requires `count` on each pool (OpenAPI: node_pools[].count); the pool
-    # starts at its minimum and the autoscaler owns the count afterwards (ignored in diffs).
-    assert pool["nodeCount"] == low
+    # A node_count would be sent on every pool update and reset the autoscaled pool to it
+    # (terraform-provider-digitalocean docs, kubernetes_cluster node_count).
+    assert "nodeCount" not in pool, "a fixed node count would fight the autoscaler"
     assert "nodePool.nodeCount" in {"dev": dev, "prod": prod}[stack].one(DOKS).ignore_changes
     # the provider adds its own default-pool tag and drops it when reading back
     assert "terraform:default-node-pool" not in pool["tags"]
@@ -47,7 +47,6 @@ def test_default_node_pool_autoscales_within_the_stack_bounds(
 def test_autoscaling_bounds_follow_config() -> None:
     pool = run_stack("dev", {"minNodes": "3", "maxNodes": "7"}).one(DOKS).value("nodePool")
     assert (pool["minNodes"], pool["maxNodes"]) == (3, 7)
-    assert pool["nodeCount"] == 3
 
 
 def test_version_is_the_newest_patch_of_the_configured_minor(dev: Simulation) -> None:
@@ -98,6 +97,23 @@ def test_vpc_cluster_databases_are_protected(stack: str, dev: Simulation, prod: 
     assert {"network-vpc", "cluster-doks", "mysql-cluster", "cache-cluster", "mysql-db"} <= (
         protected
     )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_destroy_of_a_protected_stack_can_start_only_with_a_protected_guard(
+    stack: str, dev: Simulation, prod: Simulation
+) -> None:
+    """The engine checks `protect` only when a delete reaches a resource, dependents first. So
+    the one resource a destroy can start with, the one nothing depends on, must be protected:
+    the guard, which depends on every other resource (through plain dependsOn only, so that
+    replacing another resource never involves it)."""
+    simulation = {"dev": dev, "prod": prod}[stack]
+    custom = [r for r in simulation.registrations if r.custom]
+    depended_on = {urn for r in custom for urn in r.dependencies}
+    (first_to_delete,) = [r for r in custom if r.urn not in depended_on]
+    assert first_to_delete.type == "pulumi:index:Stash" and first_to_delete.protect
+    assert {r.urn for r in custom} - {first_to_delete.urn} <= set(first_to_delete.dependencies)
+    assert not any(first_to_delete.property_dependencies.values())
 
 
 def test_protection_can_be_turned_off_for_throwaway_stacks() -> None:
