@@ -1,8 +1,9 @@
 """The posts application on the cluster: every workload of the seed, wired to MySQL and Valkey.
 
 Order of a release (a new `imageTag`): the `migrate` Job of that tag runs first and must
-complete; only then do api, worker and scheduler roll, so new code never meets an old schema. A
-failed migration fails `pulumi up` on the Job (which names it) and nothing else rolls.
+complete; only then do the workloads roll (api, worker and scheduler, so new code never meets an
+old schema; nginx and the frontend too, so a release is all or nothing). A failed migration
+fails `pulumi up` on the Job (which names it) and nothing else rolls.
 """
 
 from __future__ import annotations
@@ -156,8 +157,8 @@ class Application(pulumi.ComponentResource):
         api = self._api(after_migration)
         self._worker(after_migration)
         self._scheduler(after_migration)
-        self._nginx()
-        self._frontend()
+        self._nginx(after_migration)
+        self._frontend(after_migration)
 
         self._service("api-service", "api", PHP_FPM_PORT, "fastcgi")
         self._service("nginx-service", "nginx", HTTP_PORT, "http")
@@ -299,6 +300,10 @@ class Application(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 self._opts([self.config_map, self.secret]),
                 pulumi.ResourceOptions(
+                    # The previous release's Job goes first. Kept until the new one succeeded, a
+                    # failed release would leave it in place, and rolling back to that release
+                    # would then collide with it ("migrate-<tag>" already exists).
+                    delete_before_replace=True,
                     custom_timeouts=pulumi.CustomTimeouts(
                         create=f"{app.migrate_timeout_seconds + 120}s",
                         update=f"{app.migrate_timeout_seconds + 120}s",
@@ -410,7 +415,7 @@ class Application(pulumi.ComponentResource):
             opts=self._opts(after),
         )
 
-    def _nginx(self) -> None:
+    def _nginx(self, after: list[pulumi.Resource]) -> None:
         app = self._args.settings
         # The seed's nginx image forwards PHP to `api-service:9000` (its fastcgi_pass).
         nginx = w.container(
@@ -427,9 +432,10 @@ class Application(pulumi.ComponentResource):
                 pre_stop_sleep_seconds=5,
             )
         )
-        self._deployment("nginx", "web", [nginx], replicas=app.nginx_replicas)
+        # After the migration too: a failed release leaves the whole app on the previous one.
+        self._deployment("nginx", "web", [nginx], replicas=app.nginx_replicas, depends_on=after)
 
-    def _frontend(self) -> None:
+    def _frontend(self, after: list[pulumi.Resource]) -> None:
         app = self._args.settings
         frontend = w.container(
             w.ContainerSpec(
@@ -443,7 +449,9 @@ class Application(pulumi.ComponentResource):
                 pre_stop_sleep_seconds=5,
             )
         )
-        self._deployment("frontend", "frontend", [frontend], replicas=app.frontend_replicas)
+        self._deployment(
+            "frontend", "frontend", [frontend], replicas=app.frontend_replicas, depends_on=after
+        )
 
     # -- services, scaling, disruption -----------------------------------------------------------
 

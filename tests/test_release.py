@@ -32,13 +32,21 @@ def test_a_new_tag_is_a_new_job_and_the_same_tag_the_same_job(dev: Simulation) -
     assert same.inputs == job.inputs
 
 
+def test_a_release_deletes_the_previous_job_before_creating_its_own(dev: Simulation) -> None:
+    """Otherwise a failed release keeps the previous Job, and rolling back to that release
+    collides with it: the real engine refuses with `migrate-<tag>` already exists."""
+    assert dev.one(JOB).delete_before_replace
+
+
 def test_changing_settings_does_not_rerun_the_migration(dev: Simulation) -> None:
     changed = run_stack("dev", {"appSettings": '["LOG_LEVEL=debug"]'}, {"appKey": "base64:new"})
     assert changed.one(JOB).inputs == dev.one(JOB).inputs
 
 
-@pytest.mark.parametrize("workload", ["api", "worker"])
-def test_php_code_rolls_out_only_after_the_migration(dev: Simulation, workload: str) -> None:
+@pytest.mark.parametrize("workload", ["api", "worker", "nginx", "frontend"])
+def test_a_release_rolls_out_only_after_the_migration(dev: Simulation, workload: str) -> None:
+    """api and worker: new code never meets an old schema; nginx and the frontend: a failed
+    migration leaves the whole app on the previous release."""
     assert dev.depends_on(k8s(dev, DEPLOYMENT, workload), dev.one(JOB))
 
 
