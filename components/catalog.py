@@ -13,6 +13,7 @@ what a size includes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 CATALOG_DATE = "2026-11-26"
 
@@ -132,3 +133,252 @@ NETWORK_LOAD_BALANCER_NODE_MONTHLY_USD = 15.0
 # For 1.36+ the API turns the HA control plane on unless told otherwise, so the cluster sets
 # `ha` explicitly.
 DEFAULT_KUBERNETES_MINOR = "1.36"
+
+
+# -- Capacity of a worker node and what DOKS itself runs on it -----------------------------------
+#
+# Every figure below says where it comes from: "published" is a number DigitalOcean prints (its
+# docs, or a manifest in one of its repositories); "derived" is computed or observed, and says how.
+# Kubernetes units: CPU in millicores, memory in MiB (1 GiB = 1024 MiB).
+
+DOKS_LIMITS_URL = "https://docs.digitalocean.com/products/kubernetes/details/limits/"
+# The stored copy of that page read on ALLOCATABLE_DATE says "Last edited on 3 Dec 2025".
+ALLOCATABLE_DATE = "2026-11-26"
+SYSTEM_PODS_DATE = "2026-11-26"
+
+# "A single worker node can have up to 110 pods." (published: DOKS_LIMITS_URL, Resource Limits)
+MAX_PODS_PER_NODE = 110
+
+# Sources of the observed figures and manifests: Node.status and pod requests that people printed
+# from real DOKS clusters with `kubectl describe node`. The index the research used names the
+# first three by repository; the last two it gave only as file text (no repository or path).
+OBSERVED_DOKS_1_24_GUIDE = (
+    "https://github.com/digitalocean/k8s-adoption-journey/blob/"
+    "d9789577bde54350d0cf5403f97cbc38ae4c13b3/docs/02-development/observability-dev.md"
+    " (DigitalOcean's own guide; DOKS 1.24.4-do.0, s-4vcpu-8gb-amd, 2022-09)"
+)
+OBSERVED_DOKS_1_33_RUNNERS = (
+    "https://github.com/redducklabs/redducklabs-runners/blob/"
+    "911df354e4b01131e667bfbecb60e2702e68e02c/docs/specs/"
+    "2026-08-19-runner-capacity-and-memory-design.md (DOKS 1.33, s-8vcpu-16gb, measured"
+    " 2026-08-19: 7880m and 13.32 GiB allocatable; test/verify-runner-resources.sh: 13967028Ki)"
+)
+DO_AGENT_MANIFEST = (
+    "https://github.com/digitalocean/do-agent/blob/"
+    "129bae859eb7451a178fe1940b0af3a4ea885e8a/deploy/do-agent.yaml"
+)
+CSI_NODE_MANIFEST = (
+    "https://github.com/digitalocean/csi-digitalocean/blob/"
+    "0bf4fca2bb13c3d9d5d6f27a940a312fdc0dd33b/deploy/kubernetes/releases/"
+    "csi-digitalocean-dev/driver.yaml"
+)
+OBSERVED_DOKS_1_28_NOTES = (
+    "a public GitHub study note, `kubectl describe nodes` of a DOKS 1.28.2-do.0 s-2vcpu-4gb node"
+    " in sgp1, 2024-01-11 (code index file id 10547589585; repository not given by the index)"
+)
+OBSERVED_DOKS_1_35_REPORT = (
+    "a public GitHub cluster report, DOKS v1.35.1 in nyc1, 2 x s-2vcpu-2gb, 2026-05-16: per node"
+    " 1900m CPU / 1499744Ki allocatable, kube-system requests 602m CPU / 625Mi on each node;"
+    " no kube-proxy, no cilium-operator on the nodes (code index file id 56015065206;"
+    " repository not given by the index)"
+)
+
+
+@dataclass(frozen=True)
+class NodeAllocatable:
+    """What the kubelet offers pods on one node of a size (Node.status.allocatable)."""
+
+    cpu_millicores: int
+    memory_mib: int
+    basis: str  # "published: <url>" or "derived: <how>"
+
+
+def _allocatable_memory_mib(slug: str) -> tuple[int, str]:
+    """DigitalOcean's "Maximum Pod Allocatable Memory" table, by the node's memory.
+
+    The table (DOKS_LIMITS_URL, "Allocatable Memory") lists some slugs per memory size; a slug it
+    does not list gets its row's figure by the node's memory (DOKS reserves by memory, whatever
+    the CPU family), and says so. Observed Node.status.allocatable is a few hundred MiB higher
+    (s-2vcpu-2gb 1464 MiB, s-2vcpu-4gb 3110 MiB, s-4vcpu-8gb-amd 6694 MiB, s-8vcpu-16gb 13639 MiB),
+    so the published figure is the conservative one: a plan that fits it fits on DOKS.
+    """
+    published_rows: dict[float, tuple[int, tuple[str, ...]]] = {
+        2: (1024, ("s-1vcpu-2gb", "s-2vcpu-2gb")),
+        4: (2560, ("s-2vcpu-4gb", "c-2")),
+        8: (6144, ("s-4vcpu-8gb", "g-2vcpu-8gb", "gd-2vcpu-8gb", "c-4")),
+        16: (13312, ("s-6vcpu-16gb", "g-4vcpu-16gb", "gd-4vcpu-16gb", "c-8")),
+        32: (28672, ("s-8vcpu-32gb", "g-8vcpu-32gb", "gd-8vcpu-32gb", "c-16")),
+    }
+    memory_gib = NODE_SIZES[slug].memory_gib
+    if memory_gib not in published_rows:
+        raise ValueError(
+            f"{slug}: no allocatable memory known for {memory_gib:g} GiB nodes; add its row from"
+            f" {DOKS_LIMITS_URL}#allocatable-memory"
+        )
+    mib, listed = published_rows[memory_gib]
+    if slug in listed:
+        return mib, f"published: {DOKS_LIMITS_URL}#allocatable-memory ({mib} MiB)"
+    return mib, (
+        f"derived: not listed; the {memory_gib:g} GiB row of {DOKS_LIMITS_URL}#allocatable-memory"
+        f" ({', '.join(listed)}: {mib} MiB)"
+    )
+
+
+def _allocatable_cpu_millicores(vcpus: int) -> tuple[int, str]:
+    """DigitalOcean publishes no CPU reservation; these are observed Node.status.allocatable."""
+    observed = {
+        2: (1900, f"{OBSERVED_DOKS_1_28_NOTES}; and {OBSERVED_DOKS_1_35_REPORT}"),
+        4: (3900, OBSERVED_DOKS_1_24_GUIDE),
+        8: (7880, OBSERVED_DOKS_1_33_RUNNERS),
+    }
+    if vcpus in observed:
+        millicores, source = observed[vcpus]
+        return (
+            millicores,
+            f"derived: observed {millicores}m allocatable of {vcpus} vCPU on {source}",
+        )
+    # 1 vCPU: not observed; DOKS kept 100m back on every 2- and 4-vCPU node observed.
+    return vcpus * 1000 - 100, (
+        f"derived: {vcpus * 1000}m less the 100m DOKS reserved on the observed 2- and 4-vCPU nodes"
+    )
+
+
+def _node_allocatable(slug: str) -> NodeAllocatable:
+    memory_mib, memory_basis = _allocatable_memory_mib(slug)
+    cpu_millicores, cpu_basis = _allocatable_cpu_millicores(NODE_SIZES[slug].vcpus)
+    return NodeAllocatable(
+        cpu_millicores=cpu_millicores,
+        memory_mib=memory_mib,
+        basis=f"memory {memory_basis}; cpu {cpu_basis}",
+    )
+
+
+# For every slug in NODE_SIZES (read ALLOCATABLE_DATE).
+NODE_ALLOCATABLE: dict[str, NodeAllocatable] = {
+    slug: _node_allocatable(slug) for slug in NODE_SIZES
+}
+
+
+@dataclass(frozen=True)
+class SystemPod:
+    """A DOKS-managed workload in kube-system, with the requests the scheduler counts."""
+
+    name: str
+    kind: Literal["DaemonSet", "Deployment"]
+    replicas: int  # ignored for a DaemonSet (one pod per node)
+    cpu_millicores: int
+    memory_mib: int
+    basis: str
+
+
+# What DOKS 1.35/1.36 runs in kube-system on the worker nodes, by the requests of each pod (all
+# containers summed), read SYSTEM_PODS_DATE. Not here, because DOKS no longer runs them on the
+# nodes: kube-proxy (Cilium replaces it; absent from the 1.35.1 listing; it requested 0m/125Mi up
+# to 1.28) and cilium-operator (absent from the node listings since 2026; it requested
+# 100m/150M up to 1.28). GPU-only DaemonSets (do-node-agent-nvidia-dcgm-exporter and the AMD
+# exporter) select GPU nodes only. The 1.35.1 report's per-node total, 602m / 625Mi on each of
+# its two nodes (one coredns replica on each), is exactly cilium + coredns + cpc-bridge-proxy +
+# do-node-agent below, so everything else there requests nothing.
+DOKS_SYSTEM_PODS: tuple[SystemPod, ...] = (
+    SystemPod(
+        name="cilium",
+        kind="DaemonSet",
+        replicas=1,
+        cpu_millicores=300,
+        memory_mib=300,
+        basis=(
+            f"derived: itemized 300m/300Mi on {OBSERVED_DOKS_1_28_NOTES} (310m/310Mi on"
+            f" {OBSERVED_DOKS_1_24_GUIDE}); the 602m/625Mi node total of"
+            f" {OBSERVED_DOKS_1_35_REPORT} leaves exactly this; Cilium's own chart sets no requests"
+        ),
+    ),
+    SystemPod(
+        name="cpc-bridge-proxy",
+        kind="DaemonSet",
+        replicas=1,
+        cpu_millicores=100,
+        memory_mib=75,
+        basis=(
+            f"published: 100m/75Mi in the `kubectl describe node` of {OBSERVED_DOKS_1_24_GUIDE};"
+            f" same on {OBSERVED_DOKS_1_28_NOTES}; named cpc-bridge-proxy-ebpf on 1.35"
+        ),
+    ),
+    SystemPod(
+        name="do-node-agent",
+        kind="DaemonSet",
+        replicas=1,
+        cpu_millicores=102,
+        memory_mib=80,
+        basis=(
+            f"published: requests 102m/80Mi in {DO_AGENT_MANIFEST}; observed the same on"
+            f" {OBSERVED_DOKS_1_24_GUIDE} and {OBSERVED_DOKS_1_28_NOTES}"
+        ),
+    ),
+    SystemPod(
+        name="csi-do-node",
+        kind="DaemonSet",
+        replicas=1,
+        cpu_millicores=0,
+        memory_mib=0,
+        basis=(
+            f"published: no resources on the node plugin's containers in {CSI_NODE_MANIFEST};"
+            f" observed 0/0 on {OBSERVED_DOKS_1_24_GUIDE} and {OBSERVED_DOKS_1_28_NOTES}"
+        ),
+    ),
+    SystemPod(
+        name="doks-telemetry-config-reloader",
+        kind="DaemonSet",
+        replicas=1,
+        cpu_millicores=0,
+        memory_mib=0,
+        basis=(
+            f"derived: runs on every node of {OBSERVED_DOKS_1_35_REPORT}, whose node total leaves"
+            " nothing for it"
+        ),
+    ),
+    SystemPod(
+        name="coredns",
+        kind="Deployment",
+        replicas=2,
+        cpu_millicores=100,
+        memory_mib=170,
+        basis=(
+            f"derived: 2 replicas and 100m/170Mi from the 602m/625Mi node total of"
+            f" {OBSERVED_DOKS_1_35_REPORT} less the three DaemonSets above (100m/150M, i.e. 143Mi,"
+            f" up to 1.28: {OBSERVED_DOKS_1_28_NOTES}); the upstream addon requests 100m/70Mi"
+            " (https://github.com/kubernetes/kubernetes/blob/"
+            "008b3652959ca58af8be3fb5b6ecfe9ae7638282/cluster/addons/dns/coredns/"
+            "coredns.yaml.base), DOKS asks for more"
+        ),
+    ),
+    SystemPod(
+        name="konnectivity-agent",
+        kind="Deployment",
+        replicas=2,
+        cpu_millicores=0,
+        memory_mib=0,
+        basis=(
+            f"derived: a 2-replica Deployment on {OBSERVED_DOKS_1_35_REPORT} (a DaemonSet before);"
+            f" 0m/0Mi observed on {OBSERVED_DOKS_1_24_GUIDE} and {OBSERVED_DOKS_1_28_NOTES}"
+        ),
+    ),
+    SystemPod(
+        name="hubble-relay",
+        kind="Deployment",
+        replicas=1,
+        cpu_millicores=0,
+        memory_mib=0,
+        basis=(
+            f"derived: on by default ({OBSERVED_DOKS_1_35_REPORT}); the two nodes' totals are equal"
+            " although only one runs hubble-relay and the other hubble-ui, so both request nothing"
+        ),
+    ),
+    SystemPod(
+        name="hubble-ui",
+        kind="Deployment",
+        replicas=1,
+        cpu_millicores=0,
+        memory_mib=0,
+        basis="derived: as hubble-relay",
+    ),
+)
