@@ -52,9 +52,7 @@ def test_readme_secret_table_marks_required_exactly_what_the_cli_demands() -> No
     assert marked["optional"] == {key.name for key in secrets if not key.declared_secret}
 
 
-def test_an_optional_secret_left_at_its_default_is_accepted_and_set_in_plain_text_is_not() -> (
-    None
-):
+def test_an_optional_secret_left_unset_is_accepted_and_set_in_plain_text_is_not() -> None:
     """The CLI passes the "" default of an optional secret in plain text: that is no value."""
     required = {f"posts-infra:{k.name}": "x" for k in KEYS if k.required}
     secrets = frozenset({"digitalocean:token", *required})

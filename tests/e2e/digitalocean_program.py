@@ -1,0 +1,122 @@
+"""The program of the real-provider contract check (test_digitalocean_contract.py).
+
+This repository's DigitalOcean resources without the Kubernetes workloads: the VPC and both
+databases from `components` themselves (Network, MysqlDatabase, Cache), the DOKS cluster with
+the arguments components/cluster.py gives it (that component also makes a Kubernetes provider,
+which this check leaves out), and a DNS record as components/edge.py makes it. Config
+`changed=true` changes what an operator would change later: tags, maintenance windows,
+maxNodes, a database size, the eviction policy, sql_require_primary_key, an admin source in the
+firewalls, the record's address.
+
+Run by a project whose `__main__.py` calls `declare()`, with the repository on PYTHONPATH.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_digitalocean as digitalocean
+
+from components.database import Cache, CacheArgs, DatabaseClusterSpec, MysqlArgs, MysqlDatabase
+from components.network import Network, NetworkArgs
+
+CLUSTER = "posts-dev"
+DOMAIN = "example.com"
+
+
+def declare() -> None:
+    changed = pulumi.Config().get_bool("changed") or False
+    tags = ("posts", "posts-dev", "release-2") if changed else ("posts", "posts-dev")
+    network = Network(
+        "network",
+        NetworkArgs(name="posts-dev", region="nyc3", ip_range="10.110.0.0/20", protect=False),
+    )
+    versions = digitalocean.get_kubernetes_versions_output(version_prefix="1.36.")
+
+    def doks(name: str, subnets: tuple[str, str], max_nodes: int) -> digitalocean.KubernetesCluster:
+        return digitalocean.KubernetesCluster(
+            f"{name}-doks",
+            name=name,
+            region="nyc3",
+            version=versions.latest_version,
+            vpc_uuid=network.vpc.id,
+            cluster_subnet=subnets[0],
+            service_subnet=subnets[1],
+            ha=False,
+            surge_upgrade=True,
+            auto_upgrade=True,
+            maintenance_policy=digitalocean.KubernetesClusterMaintenancePolicyArgs(
+                day="sunday", start_time="05:00" if changed else "04:00"
+            ),
+            registry_integration=False,
+            destroy_all_associated_resources=False,
+            node_pool=digitalocean.KubernetesClusterNodePoolArgs(
+                name=f"{name}-default",
+                size="s-2vcpu-4gb",
+                auto_scale=True,
+                min_nodes=1,
+                max_nodes=max_nodes,
+                labels={"posts.dev/pool": "default"},
+                tags=list(tags),
+            ),
+            tags=list(tags),
+            opts=pulumi.ResourceOptions(ignore_changes=["version", "nodePool.nodeCount"]),
+        )
+
+    cluster = doks(CLUSTER, ("172.16.0.0/16", "172.20.0.0/19"), 3 if changed else 2)
+
+    def spec(name: str, size: str, hour: str) -> DatabaseClusterSpec:
+        return DatabaseClusterSpec(
+            name=name,
+            region="nyc3",
+            vpc_id=network.vpc.id,
+            version="8",
+            size=size,
+            node_count=1,
+            maintenance_day="sunday",
+            maintenance_hour=hour,
+            trusted_cluster_id=cluster.id,
+            admin_sources=("203.0.113.7",) if changed else (),
+            protect=False,
+            tags=tags,
+        )
+
+    mysql = MysqlDatabase(
+        "mysql",
+        MysqlArgs(
+            cluster=spec(
+                "posts-dev-mysql",
+                "db-s-1vcpu-2gb" if changed else "db-s-1vcpu-1gb",
+                "03:00" if changed else "02:00",
+            ),
+            database_name="posts",
+            user_name="posts-root",
+            require_primary_key=not changed,
+        ),
+    )
+    cache = Cache(
+        "cache",
+        CacheArgs(
+            cluster=spec("posts-dev-valkey", "db-s-1vcpu-1gb", "02:00"),
+            engine="valkey",
+            eviction_policy="allkeys_lru" if changed else "volatile_lru",
+        ),
+    )
+    record = digitalocean.DnsRecord(
+        "edge-dns",
+        domain=DOMAIN,
+        type="A",
+        name="posts",
+        value="203.0.113.11" if changed else "203.0.113.10",
+        ttl=300,
+    )
+
+    first_config = cluster.kube_configs.apply(lambda configs: configs[0])
+    pulumi.export("clusterId", cluster.id)
+    pulumi.export("endpoint", cluster.endpoint)
+    pulumi.export("kubeHost", first_config.apply(lambda c: c.host))
+    pulumi.export("kubeToken", first_config.apply(lambda c: c.token))
+    pulumi.export("kubeCa", first_config.apply(lambda c: c.cluster_ca_certificate))
+    pulumi.export("mysqlPrivateHost", mysql.private_host)
+    pulumi.export("mysqlUrl", mysql.connection_url)
+    pulumi.export("cacheUrl", cache.connection_url)
+    pulumi.export("fqdn", record.fqdn)

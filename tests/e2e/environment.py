@@ -1,0 +1,210 @@
+"""Everything one stack needs to run on the real engine, offline, and its lifecycle.
+
+Per stack: a local Kubernetes control plane (kwok nodes sized as the stack's node pool at
+`maxNodes`), the DigitalOcean API stand-in that hands out that control plane as the stack's
+cluster, Prism's validating proxy in front of the stand-in, and a project copy with its own
+file backend where the real CLI runs. The stack's DigitalOcean token is the stand-in's API token
+and a bearer token of the control plane, as DOKS accepts it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import secrets
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.config_schema import KEYS_BY_NAME
+from tests.e2e.controlplane import LocalControlPlane
+from tests.e2e.do_standin import StandIn
+from tests.e2e.prism import PrismProxy
+from tests.e2e.toolchain import REPO, Toolchain
+from tests.e2e.workspace import Run, Workspace
+
+NAMESPACE = "posts"
+# A release whose migration fails: the control plane's kwok Stage fails migrate pods of this tag.
+FAILING_TAG = "f4115ed"
+# Every workload a release rolls, each only after its migration succeeded.
+RELEASED_WORKLOADS = (
+    "app-deployment-api",
+    "app-deployment-worker",
+    "app-cronjob-scheduler",
+    "app-deployment-nginx",
+    "app-deployment-frontend",
+)
+MIGRATE_JOB = "app-job-migrate"
+
+
+def stack_setting(stack: str, key: str) -> Any:
+    """A plain setting of `Pulumi.<stack>.yaml`, or the declared default."""
+    document = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text()) or {}
+    config = document.get("config") or {}
+    return config.get(f"posts-infra:{key}", KEYS_BY_NAME[key].default)
+
+
+class StackEnvironment:
+    def __init__(self, stack: str, root: Path, toolchain: Toolchain) -> None:
+        self.stack = stack
+        self.root = root
+        self.toolchain = toolchain
+        self.token = f"dop_v1_{secrets.token_hex(32)}"
+        self.baseline_release = str(stack_setting(stack, "imageTag"))
+        self.release = self.baseline_release
+        self.first_up: Run | None = None
+        self._initialised = False
+        self._closers: list[Any] = []
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> None:
+        self.control_plane = LocalControlPlane(
+            self.toolchain.kube_bin_dir.parent,
+            self.root / "kube",
+            self.token,
+            failing_migrate_tags=(FAILING_TAG,),
+            region=str(stack_setting(self.stack, "region")),
+        )
+        self._closers.append(self.control_plane.stop)
+        self.control_plane.start()
+        self.control_plane.add_nodes(
+            str(stack_setting(self.stack, "nodeSize")), int(stack_setting(self.stack, "maxNodes"))
+        )
+        self.standin = StandIn(
+            self.root / "digitalocean",
+            token=self.token,
+            clusters={
+                f"posts-{self.stack}": {
+                    "endpoint": self.control_plane.endpoint,
+                    "ca_pem_base64": base64.b64encode(self.control_plane.ca_pem).decode(),
+                }
+            },
+        )
+        self._closers.append(self.standin.stop)
+        self.standin.start()
+        self.prism = PrismProxy(self.standin.url, self.root / "prism.log")
+        self._closers.append(self.prism.stop)
+        self.prism.start()
+        self.workspace = self.new_workspace("stack")
+
+    def new_workspace(self, name: str) -> Workspace:
+        """A fresh project copy and backend for this stack, on this environment."""
+        return Workspace(
+            self.root / name,
+            self.stack,
+            self.toolchain,
+            {"DIGITALOCEAN_API_URL": self.prism.url, "DIGITALOCEAN_TOKEN": self.token},
+        )
+
+    def close(self) -> None:
+        for closer in reversed(self._closers):
+            with contextlib.suppress(Exception):
+                closer()
+        self._closers.clear()
+
+    # -- the stack's lifecycle -------------------------------------------------------------------
+
+    def ensure_initialised(self) -> None:
+        if not self._initialised:
+            self.workspace.init_stack()
+            self._initialised = True
+
+    def ensure_deployed(self) -> Run:
+        """The first `pulumi up` of the stack (run once; later callers get its result)."""
+        self.ensure_initialised()
+        if self.first_up is None:
+            self.first_up = self.workspace.pulumi("up", "--yes", "--skip-preview", events=True)
+        return self.first_up
+
+    def up(self, *extra: str, check: bool = True) -> Run:
+        return self.workspace.pulumi(
+            "up", "--yes", "--skip-preview", *extra, check=check, events=True
+        )
+
+    def forget_deployment(self) -> None:
+        """After a destroy: the next `ensure_deployed` deploys again."""
+        self.first_up = None
+        self.release = self.baseline_release
+
+    @contextlib.contextmanager
+    def program_variant(self, path: str, old: str, new: str) -> Iterator[None]:
+        """The project copy with one edit in one file, restored afterwards."""
+        file = self.workspace.project / path
+        original = file.read_text()
+        assert old in original, f"{path} no longer contains {old!r}"
+        file.write_text(original.replace(old, new))
+        try:
+            yield
+        finally:
+            file.write_text(original)
+
+    # -- looking at the cluster and at the stand-in ----------------------------------------------
+
+    def kubectl(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.control_plane.kubectl(*argv, check=check)
+
+    def kubectl_json(self, *argv: str) -> Any:
+        return json.loads(self.kubectl(*argv, "-o", "json").stdout)
+
+    def wait_for(self, what: str, condition: Any, timeout: float = 60.0) -> Any:
+        """Polls `condition()` until it returns something truthy."""
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            last = condition()
+            if last:
+                return last
+            time.sleep(0.5)
+        raise AssertionError(f"{what}: not within {timeout:.0f} s (last: {last!r})")
+
+    def app_objects(self) -> list[str]:
+        """`kind/name` of every object of the app, in every namespace."""
+        listed = self.kubectl(
+            "get",
+            "all,configmaps,secrets,networkpolicies,poddisruptionbudgets,gateways,httproutes,"
+            "ciliumnetworkpolicies,horizontalpodautoscalers",
+            "--all-namespaces",
+            "-l",
+            "app.kubernetes.io/part-of=posts",
+            "-o",
+            "name",
+        ).stdout
+        return sorted(line for line in listed.splitlines() if line)
+
+
+class Environments:
+    """The suite's environments, made on first use and closed at the end of the session."""
+
+    def __init__(self, toolchain: Toolchain, root: Path) -> None:
+        self.toolchain = toolchain
+        self.root = root
+        self._by_stack: dict[str, StackEnvironment] = {}
+        self._checked: dict[str, int] = {}  # stack -> Prism's mark at the last check
+
+    def get(self, stack: str) -> StackEnvironment:
+        if stack not in self._by_stack:
+            self._by_stack[stack] = StackEnvironment(stack, self.root / stack, self.toolchain)
+        return self._by_stack[stack]
+
+    def new_contract_violations(self) -> list[str]:
+        """Violations, outside the provider's known deviations, since the last call."""
+        found = []
+        for env in self._by_stack.values():
+            since = self._checked.get(env.stack, 0)
+            found += [f"{env.stack}: {v}" for v in env.prism.unexpected_violations(since)]
+            self._checked[env.stack] = env.prism.mark()
+        return found
+
+    def close(self) -> None:
+        for env in self._by_stack.values():
+            env.close()
+        self._by_stack.clear()

@@ -1,0 +1,549 @@
+"""DigitalOcean's API contract: the stand-in behind Prism's validating proxy.
+
+One stand-in and one Prism for the module. The check fails on a request that breaks DigitalOcean's
+OpenAPI description and on a response that does; the provider's known deviations pass, each of
+them is seen, and the stand-in's own answers match the description. The last test runs this
+repository's DigitalOcean resources through the real provider: up, no changes after up and after
+refresh, drift the program ignores, changes, and destroy, with no violation outside the known
+ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.digitalocean_program import CLUSTER, DOMAIN
+from tests.e2e.do_standin import StandIn
+from tests.e2e.prism import KNOWN_DEVIATIONS, PrismProxy, Violation, unexpected
+from tests.e2e.processes import port_open
+from tests.e2e.toolchain import REPO, Toolchain
+
+TOKEN = "dop_v1_" + "c0ffee" * 10 + "abcd"
+ENDPOINT = "https://127.0.0.1:6443"
+CA_PEM_BASE64 = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCmR1bW15Ci0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K"
+
+
+@pytest.fixture(scope="module")
+def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
+    server = StandIn(
+        tmp_path_factory.mktemp("do-standin"),
+        token=TOKEN,
+        clusters={CLUSTER: {"endpoint": ENDPOINT, "ca_pem_base64": CA_PEM_BASE64}},
+        domains=[DOMAIN],
+    )
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+    assert not server.running() and not port_open(server.port), "the stand-in outlived stop()"
+
+
+@pytest.fixture(scope="module")
+def prism(standin: StandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrismProxy]:
+    proxy = PrismProxy(standin.url, tmp_path_factory.mktemp("prism") / "prism.log")
+    try:
+        proxy.start()
+        yield proxy
+    finally:
+        proxy.stop()
+    assert not proxy.running(), "Prism outlived stop()"
+    assert not port_open(proxy.port) and not port_open(proxy.prism_port)
+
+
+def call(base: str, method: str, path: str, payload: Any = None, token: str = TOKEN) -> Any:
+    """One API call: (status, parsed JSON body or None)."""
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(base + path, data=data, method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            status, text = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read()
+    return status, (json.loads(text) if text[:1] in (b"{", b"[") else None)
+
+
+def only(violations: list[Violation]) -> Violation:
+    assert len(violations) == 1, [str(v) for v in violations]
+    return violations[0]
+
+
+# -- the machinery -------------------------------------------------------------------------------
+
+
+def test_the_standin_starts_answers_and_stops(tmp_path: Path) -> None:
+    server = StandIn(tmp_path, token=TOKEN)
+    server.start()
+    try:
+        assert server.running()
+        assert call(server.url, "GET", "/v2/kubernetes/options")[0] == 200
+        assert server.state() == {
+            "vpcs": [],
+            "kubernetes_clusters": [],
+            "databases": [],
+            "domains": [],
+            "domain_records": [],
+            "tags": [],
+        }
+    finally:
+        server.stop()
+    assert server.process is not None and server.process.popen.returncode is not None
+    assert not port_open(server.port)
+
+
+def test_prism_and_the_standin_run_for_the_module(standin: StandIn, prism: PrismProxy) -> None:
+    assert standin.running() and prism.running()
+    status, options = call(prism.url, "GET", "/v2/kubernetes/options")
+    assert status == 200
+    assert options["options"]["versions"][0]["slug"].startswith("1.36.")
+    assert standin.requests()[-1]["path"] == "/v2/kubernetes/options"
+
+
+def test_the_standin_refuses_a_request_without_the_token(standin: StandIn) -> None:
+    status, body = call(standin.url, "GET", "/v2/vpcs", token="")
+    assert status == 401
+    assert body["id"] == "unauthorized" and body["message"] == "Unable to authenticate you"
+    assert call(standin.url, "GET", "/v2/vpcs", token="dop_v1_wrong")[0] == 401
+
+
+def test_an_unknown_id_is_digitaloceans_not_found(prism: PrismProxy) -> None:
+    mark = prism.mark()
+    status, body = call(prism.url, "GET", "/v2/vpcs/5a4981aa-9653-4bd1-bef5-d6bff52042e4")
+    assert status == 404
+    assert body["id"] == "not_found" and body["message"]
+    assert prism.violations(mark) == []
+
+
+# -- the check fails when it should --------------------------------------------------------------
+
+
+def test_a_request_without_a_required_property_is_a_request_violation(prism: PrismProxy) -> None:
+    mark = prism.mark()
+    status, body = call(prism.url, "POST", "/v2/vpcs", {"region": "nyc3"})
+    assert status == 422 and body["id"] == "unprocessable_entity"
+    violation = only(prism.violations(mark))
+    assert (violation.method, violation.path, violation.side) == ("POST", "/v2/vpcs", "request")
+    assert violation.code == "required" and "'name'" in violation.message
+    assert violation.json_path == "$"
+    with pytest.raises(AssertionError, match="must have required property 'name'"):
+        prism.check(mark)
+
+
+def test_a_request_with_a_wrong_type_is_a_request_violation(prism: PrismProxy) -> None:
+    mark = prism.mark()
+    call(prism.url, "POST", "/v2/vpcs", {"name": 5, "region": "nyc3"})
+    violation = only(prism.violations(mark))
+    assert violation.side == "request" and violation.code == "type"
+    assert violation.json_path == "$.name"
+    assert unexpected([violation]) == [violation]
+    with pytest.raises(AssertionError, match=r"POST /v2/vpcs -> 422: request \$\.name"):
+        prism.check(mark)
+
+
+def test_a_response_that_breaks_the_contract_is_a_response_violation(
+    standin: StandIn, prism: PrismProxy
+) -> None:
+    mark = prism.mark()
+    status, created = call(prism.url, "POST", "/v2/vpcs", {"name": "fault", "region": "nyc3"})
+    assert status == 201
+    vpc_id = created["vpc"]["id"]
+    path = f"/v2/vpcs/{vpc_id}"
+    assert prism.violations(mark) == []
+
+    standin.inject_fault("GET", path, {"vpc": {"id": 5, "name": "fault", "region": "nyc3"}})
+    assert call(prism.url, "GET", path)[1]["vpc"]["id"] == 5
+    violation = only(prism.violations(mark))
+    assert (violation.side, violation.code, violation.json_path) == ("response", "type", "$.vpc.id")
+    with pytest.raises(AssertionError, match=r"response \$\.vpc\.id"):
+        prism.check(mark)
+
+    # The fault was for one response: the next one is the stand-in's own again.
+    after = prism.mark()
+    assert call(prism.url, "GET", path)[1]["vpc"]["id"] == vpc_id
+    assert call(prism.url, "DELETE", path)[0] == 204
+    assert prism.violations(after) == []
+
+
+# -- the provider's known deviations -------------------------------------------------------------
+
+
+def provider_requests(base: str) -> None:
+    """The requests the real provider sends that break the description, as it sends them (taken
+    from the real provider's traffic through Prism)."""
+    _, vpc = call(base, "POST", "/v2/vpcs", {"name": "known", "region": "nyc3"})
+    vpc_id = vpc["vpc"]["id"]
+    pool = {
+        "name": "known-default",
+        "size": "s-2vcpu-4gb",
+        "tags": ["posts", "terraform:default-node-pool"],
+        "labels": {"posts.dev/pool": "default"},
+        "auto_scale": True,
+        "min_nodes": 1,
+        "max_nodes": 2,
+    }
+    policy = {"start_time": "04:00", "duration": "", "day": "sunday"}
+    _, created = call(
+        base,
+        "POST",
+        "/v2/kubernetes/clusters",
+        {
+            "name": "known",
+            "region": "nyc3",
+            "version": "1.36.3-do.0",
+            "tags": ["posts"],
+            "vpc_uuid": vpc_id,
+            "ha": False,
+            "node_pools": [pool],
+            "maintenance_policy": policy,
+            "auto_upgrade": True,
+            "surge_upgrade": True,
+        },
+    )
+    cluster = created["kubernetes_cluster"]
+    nulls: dict[str, Any] = {
+        "control_plane_firewall": {"enabled": None, "allowed_addresses": None},
+        "cluster_autoscaler_configuration": {
+            "scale_down_utilization_threshold": None,
+            "scale_down_unneeded_time": None,
+            "expanders": None,
+        },
+    }
+    for switch in (
+        "routing_agent",
+        "amd_gpu_device_plugin",
+        "amd_gpu_device_metrics_exporter_plugin",
+        "nvidia_gpu_device_plugin",
+        "rdma_shared_dev_plugin",
+        "coredns_autoscaler",
+        "p2p_oci_registry_plugin",
+    ):
+        nulls[switch] = {"enabled": None}
+    update: dict[str, Any] = {"name": "known", "tags": ["posts"], "maintenance_policy": policy}
+    update |= {"auto_upgrade": True, "surge_upgrade": True, "ha": False, **nulls}
+    assert call(base, "PUT", f"/v2/kubernetes/clusters/{cluster['id']}", update)[0] == 202
+    pool_path = (
+        f"/v2/kubernetes/clusters/{cluster['id']}/node_pools/{cluster['node_pools'][0]['id']}"
+    )
+    resized = {**pool, "taints": [], "max_nodes": 3}
+    del resized["size"]
+    assert call(base, "PUT", pool_path, resized)[0] == 202
+
+    status, database = call(
+        base,
+        "POST",
+        "/v2/databases",
+        {
+            "name": "known-mysql",
+            "engine": "mysql",
+            "version": "8",
+            "size": "db-s-1vcpu-1gb",
+            "region": "nyc3",
+            "num_nodes": 1,
+            "private_network_uuid": vpc_id,
+            "tags": ["posts"],
+            "project_id": "",
+            "rules": None,
+        },
+    )
+    assert status == 201
+    database_id = database["database"]["id"]
+    assert call(base, "POST", "/v2/tags", {"name": "release-2"})[0] == 201
+    tagged = {"resources": [{"resource_id": database_id, "resource_type": "database"}]}
+    assert call(base, "POST", "/v2/tags/release-2/resources", tagged)[0] == 204
+    assert call(base, "DELETE", "/v2/tags/release-2/resources", tagged)[0] == 204
+
+    record = {"name": "known", "data": "203.0.113.10", "priority": 0, "port": 0, "ttl": 300}
+    record |= {"weight": 0, "flags": 0}
+    status, created_record = call(
+        base, "POST", f"/v2/domains/{DOMAIN}/records", {"type": "A", **record}
+    )
+    assert status == 201
+    record_path = f"/v2/domains/{DOMAIN}/records/{created_record['domain_record']['id']}"
+    assert call(base, "PUT", record_path, {**record, "data": "203.0.113.11"})[0] == 200
+
+    for path in (
+        record_path,
+        f"/v2/databases/{database_id}",
+        f"/v2/kubernetes/clusters/{cluster['id']}",
+        f"/v2/vpcs/{vpc_id}",
+    ):
+        assert call(base, "DELETE", path)[0] == 204
+    assert call(base, "DELETE", "/v2/tags/release-2")[0] == 204
+
+
+def test_every_known_deviation_is_recognised_and_seen(prism: PrismProxy) -> None:
+    mark = prism.mark()
+    provider_requests(prism.url)
+    seen = prism.violations(mark)
+    assert seen, "the provider's deviations were not reported at all"
+    assert all(v.side == "request" for v in seen), [str(v) for v in seen]
+    assert prism.unexpected_violations(mark) == []
+    prism.check(mark)
+    unseen = [k for k in KNOWN_DEVIATIONS if not any(k.covers(v) for v in seen)]
+    assert unseen == [], "known deviations no request showed: " + ", ".join(
+        f"{k.method} {k.path} {'.'.join(k.location)}" for k in unseen
+    )
+
+
+def test_a_known_deviation_elsewhere_is_still_a_violation(prism: PrismProxy) -> None:
+    """`project_id: ""` is known on POST /v2/databases only; a missing `name` there is not."""
+    mark = prism.mark()
+    status, _ = call(
+        prism.url,
+        "POST",
+        "/v2/databases",
+        {"engine": "mysql", "size": "db-s-1vcpu-1gb", "region": "nyc3", "num_nodes": 1},
+    )
+    assert status == 422
+    problems = prism.unexpected_violations(mark)
+    assert [(v.code, v.json_path) for v in problems] == [("required", "$")]
+
+
+# -- the stand-in's answers ----------------------------------------------------------------------
+
+
+def test_the_standins_answers_match_the_description(standin: StandIn, prism: PrismProxy) -> None:
+    """Every endpoint the provider uses, with valid requests: no violation at all."""
+    mark = prism.mark()
+    base = prism.url
+    _, vpc = call(base, "POST", "/v2/vpcs", {"name": "answers", "region": "nyc3"})
+    vpc_id = vpc["vpc"]["id"]
+    _, created = call(
+        base,
+        "POST",
+        "/v2/kubernetes/clusters",
+        {
+            "name": CLUSTER,
+            "region": "nyc3",
+            "version": "1.36.3-do.0",
+            "vpc_uuid": vpc_id,
+            "node_pools": [
+                {"name": "p", "size": "s-2vcpu-4gb", "count": 1, "auto_scale": True}
+                | {"min_nodes": 1, "max_nodes": 2, "labels": {"posts.dev/pool": "default"}}
+            ],
+        },
+    )
+    cluster = created["kubernetes_cluster"]
+    cluster_path = f"/v2/kubernetes/clusters/{cluster['id']}"
+    pool_path = f"{cluster_path}/node_pools/{cluster['node_pools'][0]['id']}"
+    status, credentials = call(base, "GET", f"{cluster_path}/credentials?expiry_seconds=0")
+    assert status == 200
+    assert (credentials["server"], credentials["token"]) == (ENDPOINT, TOKEN)
+    assert credentials["certificate_authority_data"] == CA_PEM_BASE64
+    assert call(base, "GET", cluster_path)[1]["kubernetes_cluster"]["status"]["state"] == "running"
+    for method, path, payload in (
+        ("GET", f"{cluster_path}/node_pools", None),
+        ("PUT", pool_path, {"name": "p", "count": 2}),
+        ("GET", pool_path, None),
+        ("PUT", cluster_path, {"name": CLUSTER, "maintenance_policy": {"day": "monday"}}),
+        ("POST", f"{cluster_path}/upgrade", {"version": "1.36.3-do.0"}),
+        ("GET", f"{cluster_path}/kubeconfig", None),
+        ("POST", "/v2/kubernetes/registry", {"cluster_uuids": [cluster["id"]]}),
+    ):
+        assert call(base, method, path, payload)[0] < 300, (method, path)
+
+    databases = {}
+    for engine in ("mysql", "valkey"):
+        _, database = call(
+            base,
+            "POST",
+            "/v2/databases",
+            {"name": f"answers-{engine}", "engine": engine, "version": "8", "num_nodes": 1}
+            | {"size": "db-s-1vcpu-1gb", "region": "nyc3", "private_network_uuid": vpc_id},
+        )
+        databases[engine] = f"/v2/databases/{database['database']['id']}"
+    mysql, valkey = databases["mysql"], databases["valkey"]
+    rules: dict[str, Any] = {
+        "rules": [
+            {"type": "k8s", "value": cluster["id"]},
+            {"type": "ip_addr", "value": "203.0.113.7"},
+        ]
+    }
+    steps: list[tuple[str, str, Any]] = [
+        ("GET", mysql, None),
+        ("PUT", f"{mysql}/maintenance", {"day": "sunday", "hour": "02:00"}),
+        ("PUT", f"{mysql}/resize", {"size": "db-s-1vcpu-2gb", "num_nodes": 1}),
+        ("PUT", f"{mysql}/firewall", rules),
+        ("GET", f"{mysql}/firewall", None),
+        ("PATCH", f"{mysql}/config", {"config": {"sql_require_primary_key": True}}),
+        ("GET", f"{mysql}/config", None),
+        ("GET", f"{mysql}/sql_mode", None),
+        ("GET", f"{mysql}/ca", None),
+        ("POST", f"{mysql}/dbs", {"name": "posts"}),
+        ("GET", f"{mysql}/dbs/posts", None),
+        ("POST", f"{mysql}/users", {"name": "posts-root"}),
+        ("GET", f"{mysql}/users/posts-root", None),
+        ("DELETE", f"{mysql}/users/posts-root", None),
+        ("DELETE", f"{mysql}/dbs/posts", None),
+        ("PUT", f"{valkey}/eviction_policy", {"eviction_policy": "volatile_lru"}),
+        ("GET", f"{valkey}/eviction_policy", None),
+        ("GET", valkey, None),
+        ("GET", f"/v2/domains/{DOMAIN}", None),
+        ("DELETE", mysql, None),
+        ("DELETE", valkey, None),
+        ("DELETE", cluster_path, None),
+        ("DELETE", f"/v2/vpcs/{vpc_id}", None),
+    ]
+    for method, path, payload in steps:
+        assert call(base, method, path, payload)[0] < 300, (method, path)
+    assert prism.violations(mark) == []
+
+
+def test_a_vpc_with_members_cannot_be_deleted(prism: PrismProxy) -> None:
+    mark = prism.mark()
+    _, vpc = call(prism.url, "POST", "/v2/vpcs", {"name": "members", "region": "nyc3"})
+    vpc_path = f"/v2/vpcs/{vpc['vpc']['id']}"
+    _, database = call(
+        prism.url,
+        "POST",
+        "/v2/databases",
+        {"name": "members-valkey", "engine": "valkey", "version": "8", "num_nodes": 1}
+        | {"size": "db-s-1vcpu-1gb", "region": "nyc3", "private_network_uuid": vpc["vpc"]["id"]},
+    )
+    status, body = call(prism.url, "DELETE", vpc_path)
+    assert status == 403 and "members" in body["message"]
+    assert call(prism.url, "DELETE", f"/v2/databases/{database['database']['id']}")[0] == 204
+    assert call(prism.url, "DELETE", vpc_path)[0] == 204
+    assert prism.violations(mark) == []
+
+
+# -- the real provider ---------------------------------------------------------------------------
+
+
+class Project:
+    """tests/e2e/digitalocean_program.py as a Pulumi project with its own backend."""
+
+    def __init__(self, root: Path, toolchain: Toolchain, api_url: str) -> None:
+        self.root = root
+        self.directory = root / "project"
+        self.directory.mkdir(parents=True)
+        (self.directory / "Pulumi.yaml").write_text(
+            "name: do-contract\n"
+            "runtime:\n"
+            "  name: python\n"
+            "  options:\n"
+            "    toolchain: pip\n"
+            f"    virtualenv: {REPO / '.venv'}\n"
+        )
+        (self.directory / "__main__.py").write_text(
+            "from tests.e2e.digitalocean_program import declare\n\ndeclare()\n"
+        )
+        home = root / "pulumi-home"
+        toolchain.prepare_pulumi_home(home)
+        (root / "state").mkdir()
+        inherited = {
+            k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "DIGITALOCEAN"))
+        }
+        self.env = {
+            **inherited,
+            **toolchain.environment(home),
+            "PULUMI_BACKEND_URL": f"file://{root / 'state'}",
+            "PULUMI_CONFIG_PASSPHRASE": "x",
+            "DIGITALOCEAN_API_URL": api_url,
+            "DIGITALOCEAN_TOKEN": TOKEN,
+            "PYTHONPATH": str(REPO),
+            "NO_COLOR": "1",
+        }
+        self.runs = 0
+
+    def pulumi(self, *argv: str) -> str:
+        self.runs += 1
+        result = subprocess.run(
+            ["pulumi", *argv, "--non-interactive"],
+            cwd=self.directory,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        log = self.root / f"run-{self.runs:02d}.log"
+        log.write_text(f"pulumi {' '.join(argv)}\n{result.stdout}\n--- stderr\n{result.stderr}")
+        assert result.returncode == 0, (
+            f"`pulumi {' '.join(argv)}` exited {result.returncode}:\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-3000:]}"
+        )
+        return result.stdout
+
+
+def no_changes(project: Project) -> None:
+    """Right after an up: preview, refresh and preview again all find nothing to change."""
+    project.pulumi("preview", "--expect-no-changes", "--diff")
+    project.pulumi("refresh", "--yes", "--skip-preview", "--expect-no-changes")
+    project.pulumi("preview", "--expect-no-changes", "--diff")
+
+
+def test_the_real_provider_round_trip_keeps_the_contract(
+    toolchain: Toolchain, standin: StandIn, prism: PrismProxy, tmp_path: Path
+) -> None:
+    mark = prism.mark()
+    first_request = len(standin.requests())
+    started = time.monotonic()
+    project = Project(tmp_path, toolchain, prism.url)
+    project.pulumi("stack", "init", "dev")
+    project.pulumi("up", "--yes", "--skip-preview")
+    no_changes(project)
+
+    outputs = json.loads(project.pulumi("stack", "output", "--json", "--show-secrets"))
+    (cluster,) = [c for c in standin.state()["kubernetes_clusters"] if c["name"] == CLUSTER]
+    assert outputs["clusterId"] == cluster["id"]
+    assert outputs["endpoint"] == outputs["kubeHost"] == ENDPOINT
+    assert (outputs["kubeToken"], outputs["kubeCa"]) == (TOKEN, CA_PEM_BASE64)
+    assert (
+        outputs["mysqlPrivateHost"] == "private-posts-dev-mysql-do-user-1-0.k.db.ondigitalocean.com"
+    )
+    assert outputs["mysqlUrl"].startswith("mysql://posts-root:")
+    assert outputs["cacheUrl"].endswith(
+        "@private-posts-dev-valkey-do-user-1-0.k.db.ondigitalocean.com:25061"
+    )
+    assert outputs["fqdn"] == f"posts.{DOMAIN}"
+
+    # What the program leaves to DigitalOcean: the autoscaler's node count, patch upgrades.
+    standin.set_node_count(cluster["id"], cluster["node_pools"][0]["id"], 2)
+    standin.set_cluster_version(cluster["id"], "1.36.4-do.0")
+    project.pulumi("refresh", "--yes", "--skip-preview")
+    project.pulumi("preview", "--expect-no-changes", "--diff")
+
+    for changed in ("true", "false"):
+        project.pulumi("config", "set", "changed", changed)
+        project.pulumi("up", "--yes", "--skip-preview")
+        no_changes(project)
+
+    project.pulumi("destroy", "--yes", "--skip-preview")
+    left = standin.state()
+    names = {CLUSTER, "posts-dev-mysql", "posts-dev-valkey"}
+    assert not [c for c in left["kubernetes_clusters"] if c["name"] in names]
+    assert not [d for d in left["databases"] if d["name"] in names]
+    assert not [v for v in left["vpcs"] if v["name"] in names]
+    assert not [r for r in left["domain_records"] if r["name"] == "posts"]
+
+    requests = standin.requests()[first_request:]
+    counts = Counter(f"{r['method']} {r['path']}" for r in requests)
+    assert counts, "the provider sent nothing"
+    report = tmp_path / "report.json"
+    report.write_text(
+        json.dumps(
+            {
+                "seconds": round(time.monotonic() - started, 1),
+                "requests": [[r["method"], r["path"], r["query"], r["status"]] for r in requests],
+                "violations": [str(v) for v in prism.violations(mark)],
+            },
+            indent=1,
+        )
+    )
+    prism.check(mark)

@@ -1,0 +1,45 @@
+"""Deleting a stack on the real engine: refused while protected; after the README's unprotect
+step, nothing is left in DigitalOcean (the stand-in) or in the cluster."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.environment import NAMESPACE, Environments, StackEnvironment
+
+STACKS = ["dev", "prod"]
+
+
+@pytest.fixture(params=STACKS)
+def env(request: pytest.FixtureRequest, environments: Environments) -> StackEnvironment:
+    return environments.get(request.param)
+
+
+def test_destroy_is_refused_for_protected_resources_and_deletes_nothing(
+    env: StackEnvironment,
+) -> None:
+    env.ensure_deployed()
+    digitalocean_before = env.standin.state()
+    objects_before = env.app_objects()
+    run = env.workspace.pulumi("destroy", "--yes", "--skip-preview", check=False)
+    assert run.returncode != 0
+    assert "protect" in run.output
+    assert env.standin.state() == digitalocean_before
+    assert env.app_objects() == objects_before
+
+
+def test_destroy_after_unprotecting_leaves_nothing(env: StackEnvironment) -> None:
+    env.ensure_deployed()
+    # README, "Deleting a stack": lift the protection (without the policy pack, which forbids
+    # exactly that), then destroy.
+    env.workspace.set_config("protectResources", "false")
+    env.up()
+    env.workspace.pulumi("destroy", "--yes", "--skip-preview")
+    env.forget_deployment()
+    env.workspace.remove_config("protectResources")
+
+    assert env.workspace.resources() == []
+    assert all(not resources for resources in env.standin.state().values())
+    assert env.app_objects() == []
+    namespaces = env.kubectl_json("get", "namespaces")["items"]
+    assert NAMESPACE not in {ns["metadata"]["name"] for ns in namespaces}

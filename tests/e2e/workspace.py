@@ -1,0 +1,191 @@
+"""One stack of the program as a user runs it: a copy of the project, a file backend, the CLI.
+
+The project is copied into a temporary folder (the program, `Pulumi.yaml`, the stack file and
+the policy pack; `.venv` and `policy/venv` are linked), so `pulumi stack init` and `pulumi config
+set` write into the copy's stack file, never into the repository's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.toolchain import REPO, Toolchain
+
+PASSPHRASE = "e2e-passphrase"  # the stack's secrets provider; a throwaway stack
+# The secrets the CLI demands (declared `secret: true` without a default in Pulumi.yaml).
+REQUIRED_SECRETS = {
+    "appKey": "base64:ZTJlLWFwcC1rZXktMzItYnl0ZXMtbG9uZy0tLS0tLS0=",
+    "awsAccessKeyId": "AKIAE2ETESTKEY000000",
+    "awsSecretAccessKey": "e2e-aws-secret-access-key-not-real",
+}
+PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "requirements.txt")
+PROJECT_DIRS = ("components",)
+
+
+class PulumiFailed(AssertionError):
+    pass
+
+
+@dataclass
+class Run:
+    """One CLI command: what it printed, how long it took, its engine events if asked for."""
+
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def describe(self, limit: int | None = 8000) -> str:
+        """The command, its exit code and time, and the end of what it printed (all of it with
+        `limit=None`)."""
+        out = self.stdout if limit is None else self.stdout[-limit:]
+        err = self.stderr if limit is None else self.stderr[-limit:]
+        return (
+            f"`pulumi {' '.join(self.argv)}` exited {self.returncode} after {self.seconds:.1f} s\n"
+            f"--- stdout\n{out}\n--- stderr\n{err}"
+        )
+
+
+def copy_project(target: Path, stack: str) -> None:
+    """The project as a user's checkout has it, in `target`."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        shutil.copy2(REPO / name, target / name)
+    for name in PROJECT_DIRS:
+        shutil.copytree(
+            REPO / name, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
+    stack_file = REPO / f"Pulumi.{stack}.yaml"
+    if stack_file.exists():
+        shutil.copy2(stack_file, target / stack_file.name)
+    policy = target / "policy"
+    shutil.copytree(
+        REPO / "policy", policy, ignore=shutil.ignore_patterns("venv", "__pycache__", "*.pyc")
+    )
+    (policy / "venv").symlink_to(REPO / "policy" / "venv")
+    (target / ".venv").symlink_to(REPO / ".venv")
+
+
+class Workspace:
+    """A project copy with its own backend, and the environment the CLI runs in."""
+
+    def __init__(
+        self,
+        root: Path,
+        stack: str,
+        toolchain: Toolchain,
+        environment: Mapping[str, str],
+    ) -> None:
+        self.root = root
+        self.stack = stack
+        self.project = root / "project"
+        self.backend = root / "state"
+        self.home = root / "pulumi-home"
+        self.logs = root / "logs"
+        for directory in (self.backend, self.logs):
+            directory.mkdir(parents=True, exist_ok=True)
+        if not self.project.exists():
+            copy_project(self.project, stack)
+        toolchain.prepare_pulumi_home(self.home)
+        inherited = {
+            k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "DIGITALOCEAN"))
+        }
+        self.env = {
+            **inherited,
+            **toolchain.environment(self.home),
+            "PULUMI_BACKEND_URL": f"file://{self.backend}",
+            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+            # Engine events (`--event-log`) are offered only with debug commands on.
+            "PULUMI_DEBUG_COMMANDS": "true",
+            "NO_COLOR": "1",
+            **environment,
+        }
+        self._runs = 0
+
+    @property
+    def stack_file(self) -> Path:
+        return self.project / f"Pulumi.{self.stack}.yaml"
+
+    def pulumi(
+        self,
+        *argv: str,
+        check: bool = True,
+        events: bool = False,
+        timeout: float = 600,
+    ) -> Run:
+        """`pulumi <argv> -s <stack>` in the project copy; with `events`, the engine's events."""
+        self._runs += 1
+        args = [*argv, "--stack", self.stack, "--non-interactive"]
+        event_log = self.logs / f"events-{self._runs:03d}.jsonl"
+        if events:
+            args += ["--event-log", str(event_log)]
+        started = time.monotonic()
+        result = subprocess.run(
+            ["pulumi", *args],
+            cwd=self.project,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        run = Run(
+            argv=args,
+            returncode=result.returncode,
+            stdout=result.stdout,
+            stderr=result.stderr,
+            seconds=time.monotonic() - started,
+            events=list(read_events(event_log)) if events else [],
+        )
+        (self.logs / f"run-{self._runs:03d}.log").write_text(run.describe(limit=None))
+        if check and run.returncode != 0:
+            raise PulumiFailed(run.describe())
+        return run
+
+    def init_stack(self, secrets: Mapping[str, str] = REQUIRED_SECRETS) -> None:
+        """`pulumi stack init` with the passphrase provider and the given secrets, as README's
+        'First deploy' says."""
+        self.pulumi("stack", "init", "--secrets-provider", "passphrase")
+        for key, value in secrets.items():
+            self.pulumi("config", "set", "--secret", key, value)
+
+    def set_config(self, key: str, value: str, *, secret: bool = False) -> None:
+        self.pulumi("config", "set", *(["--secret"] if secret else []), key, value)
+
+    def remove_config(self, key: str) -> None:
+        self.pulumi("config", "rm", key)
+
+    def outputs(self, show_secrets: bool = False) -> dict[str, Any]:
+        argv = ["stack", "output", "--json"] + (["--show-secrets"] if show_secrets else [])
+        parsed: dict[str, Any] = json.loads(self.pulumi(*argv).stdout)
+        return parsed
+
+    def state(self) -> dict[str, Any]:
+        """`pulumi stack export`: the deployment as the engine recorded it."""
+        exported: dict[str, Any] = json.loads(self.pulumi("stack", "export").stdout)
+        return exported
+
+    def resources(self) -> list[dict[str, Any]]:
+        deployment = self.state().get("deployment") or {}
+        return list(deployment.get("resources") or [])
+
+
+def read_events(path: Path) -> Iterator[dict[str, Any]]:
+    if not path.exists():
+        return
+    for line in path.read_text().splitlines():
+        if line.strip():
+            yield json.loads(line)
