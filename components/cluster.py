@@ -9,6 +9,7 @@ import pulumi_digitalocean as digitalocean
 import pulumi_kubernetes as kubernetes
 
 from components.kubeconfig import KubeconfigAuth, build_kubeconfig
+from components.settings import ClusterSettings, StackSettings
 
 # The DigitalOcean provider tags the cluster's own pool `terraform:default-node-pool` itself and
 # recognises it by that tag (README.md, "Changing the node size"); it is not repeated here.
@@ -16,24 +17,9 @@ from components.kubeconfig import KubeconfigAuth, build_kubeconfig
 
 @dataclass(frozen=True)
 class ClusterArgs:
-    name: str
-    region: str
+    stack: StackSettings
+    cluster: ClusterSettings
     vpc_id: pulumi.Input[str]
-    version_prefix: str
-    cluster_subnet: str
-    service_subnet: str
-    node_size: str
-    min_nodes: int
-    max_nodes: int
-    ha_control_plane: bool
-    surge_upgrade: bool
-    auto_upgrade: bool
-    maintenance_day: str
-    maintenance_start_time: str
-    registry_integration: bool
-    auth: KubeconfigAuth
-    protect: bool
-    tags: tuple[str, ...]
 
 
 class Cluster(pulumi.ComponentResource):
@@ -45,42 +31,44 @@ class Cluster(pulumi.ComponentResource):
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("posts:platform:Cluster", name, None, opts)
+        stack, settings = args.stack, args.cluster
+        cluster_name = stack.name_prefix
 
         # The newest patch of the configured minor, resolved when the cluster is created.
         # `version` is then ignored: DOKS auto-upgrades patches in the maintenance window, and
         # a newer patch appearing must not show up as a diff (or a replacement) on every run.
         versions = digitalocean.get_kubernetes_versions_output(
-            version_prefix=args.version_prefix, opts=pulumi.InvokeOptions(parent=self)
+            version_prefix=settings.version_prefix, opts=pulumi.InvokeOptions(parent=self)
         )
         version = versions.latest_version.apply(
-            lambda latest: _require_version(latest, args.version_prefix)
+            lambda latest: _require_version(latest, settings.version_prefix)
         )
 
         self.cluster = digitalocean.KubernetesCluster(
             f"{name}-doks",
-            name=args.name,
-            region=args.region,
+            name=cluster_name,
+            region=stack.region,
             version=version,
             vpc_uuid=args.vpc_id,
             # VPC-native networking: pod and service ranges are routable in the VPC, which
             # DOKS's managed Gateway API needs. Both are fixed at creation.
-            cluster_subnet=args.cluster_subnet,
-            service_subnet=args.service_subnet,
+            cluster_subnet=settings.cluster_subnet,
+            service_subnet=settings.service_subnet,
             # Explicit: since 1.36 the API defaults to an HA control plane, which can never be
             # turned off again.
-            ha=args.ha_control_plane,
-            surge_upgrade=args.surge_upgrade,
-            auto_upgrade=args.auto_upgrade,
+            ha=settings.ha_control_plane,
+            surge_upgrade=settings.surge_upgrade,
+            auto_upgrade=settings.auto_upgrade,
             maintenance_policy=digitalocean.KubernetesClusterMaintenancePolicyArgs(
-                day=args.maintenance_day,
-                start_time=args.maintenance_start_time,
+                day=settings.maintenance_day,
+                start_time=settings.maintenance_start_time,
             ),
-            registry_integration=args.registry_integration,
+            registry_integration=settings.registry_integration,
             # Deleting the cluster must never take volumes or load balancers with it.
             destroy_all_associated_resources=False,
             node_pool=digitalocean.KubernetesClusterNodePoolArgs(
-                name=f"{args.name}-default",
-                size=args.node_size,
+                name=f"{cluster_name}-default",
+                size=settings.node_size,
                 auto_scale=True,
                 # No `node_count`: with auto_scale the provider's docs say to set it "only if
                 # the desired result is to explicitly reset the number of nodes to this value",
@@ -88,34 +76,39 @@ class Cluster(pulumi.ComponentResource):
                 # autoscaled pool to it). Without it the create request lacks `count`, which
                 # DigitalOcean's OpenAPI description requires but its API does not: the pool
                 # starts at min_nodes (a known deviation in the end-to-end contract check).
-                min_nodes=args.min_nodes,
-                max_nodes=args.max_nodes,
+                min_nodes=settings.min_nodes,
+                max_nodes=settings.max_nodes,
                 labels={"posts.dev/pool": "default"},
-                tags=list(args.tags),
+                tags=list(stack.tags),
             ),
-            tags=list(args.tags),
+            tags=list(stack.tags),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                protect=args.protect,
+                protect=stack.protect,
                 # The autoscaler owns the node count; DOKS owns the patch version.
                 ignore_changes=["version", "nodePool.nodeCount"],
             ),
         )
 
-        self.cluster.version.apply(lambda live: _warn_if_minor_differs(live, args.version_prefix))
+        self.cluster.version.apply(
+            lambda live: _warn_if_minor_differs(live, settings.version_prefix)
+        )
 
         ca_certificate = self.cluster.kube_configs.apply(
             lambda configs: configs[0].cluster_ca_certificate or ""
         )
         provider_kubeconfig = build_kubeconfig(
-            cluster_name=args.name,
+            cluster_name=cluster_name,
             cluster_id=self.cluster.id,
             endpoint=self.cluster.endpoint,
             ca_certificate=ca_certificate,
-            auth=args.auth,
+            auth=KubeconfigAuth(
+                method="token" if settings.auth == "token" else "doctl",
+                token=settings.digitalocean_token,
+            ),
         )
         self.kubeconfig = build_kubeconfig(
-            cluster_name=args.name,
+            cluster_name=cluster_name,
             cluster_id=self.cluster.id,
             endpoint=self.cluster.endpoint,
             ca_certificate=ca_certificate,

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 ConfigType = Literal["string", "integer", "boolean", "array"]
+
+# The seed's long-running workloads (each has an image and `<workload>Resources`; the migrate Job
+# runs the api image and has `migrateResources`).
+WORKLOADS = ("api", "nginx", "worker", "scheduler", "frontend")
 ConfigValue = str | int | bool | list[str] | None
 
 

@@ -13,85 +13,65 @@ from urllib.parse import quote
 import pulumi
 import pulumi_digitalocean as digitalocean
 
+from components.settings import DatabaseSettings, DataSettings, StackSettings
+
+# The application's database and user (the seed's names).
+DATABASE_NAME = "posts"
+USER_NAME = "posts-root"
+
 
 @dataclass(frozen=True)
-class DatabaseClusterSpec:
-    """What both engines share: where, how big, when maintained, who may connect."""
+class DatabaseArgs:
+    """What both databases need: the stack, the data settings, the VPC and the one cluster their
+    firewalls admit."""
 
-    name: str
-    region: str
+    stack: StackSettings
+    data: DataSettings
     vpc_id: pulumi.Input[str]
-    version: str
-    size: str
-    node_count: int
-    maintenance_day: str
-    maintenance_hour: str  # HH:MM, UTC
     trusted_cluster_id: pulumi.Input[str]  # the DOKS cluster admitted by the firewall
-    admin_sources: tuple[str, ...]  # extra IPs/CIDRs admitted by the firewall
-    protect: bool
-    tags: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class MysqlArgs:
-    cluster: DatabaseClusterSpec
-    database_name: str
-    user_name: str
-    require_primary_key: bool
-
-
-@dataclass(frozen=True)
-class CacheArgs:
-    cluster: DatabaseClusterSpec
-    engine: str
     # Laravel keeps queued jobs (no TTL) and cache entries (with TTL) in the same server:
     # volatile-lru evicts only keys with a TTL, so memory pressure never drops a queued job.
-    eviction_policy: str = "volatile_lru"
+    cache_eviction_policy: str = "volatile_lru"
 
 
 def _database_cluster(
     name: str,
-    spec: DatabaseClusterSpec,
-    engine: str,
+    args: DatabaseArgs,
+    database: DatabaseSettings,
     parent: pulumi.Resource,
     eviction_policy: str | None = None,
 ) -> digitalocean.DatabaseCluster:
     """The managed cluster itself, in the VPC, sized and maintained as configured."""
+    stack, data = args.stack, args.data
     return digitalocean.DatabaseCluster(
         f"{name}-cluster",
-        name=spec.name,
-        engine=engine,
-        version=spec.version,
-        size=spec.size,
-        node_count=spec.node_count,
-        region=spec.region,
-        private_network_uuid=spec.vpc_id,
+        name=f"{stack.name_prefix}-{database.engine}",
+        engine=database.engine,
+        version=database.version,
+        size=database.size,
+        node_count=database.node_count,
+        region=stack.region,
+        private_network_uuid=args.vpc_id,
         eviction_policy=eviction_policy,
-        maintenance_windows=_maintenance_window(spec),
-        tags=list(spec.tags),
-        opts=pulumi.ResourceOptions(parent=parent, protect=spec.protect),
+        maintenance_windows=[
+            digitalocean.DatabaseClusterMaintenanceWindowArgs(
+                day=data.maintenance_day, hour=f"{data.maintenance_hour}:00"
+            )
+        ],
+        tags=list(stack.tags),
+        opts=pulumi.ResourceOptions(parent=parent, protect=stack.protect),
     )
 
 
-def _maintenance_window(
-    spec: DatabaseClusterSpec,
-) -> list[digitalocean.DatabaseClusterMaintenanceWindowArgs]:
-    return [
-        digitalocean.DatabaseClusterMaintenanceWindowArgs(
-            day=spec.maintenance_day, hour=f"{spec.maintenance_hour}:00"
-        )
-    ]
-
-
 def _firewall(
-    name: str, cluster_id: pulumi.Input[str], spec: DatabaseClusterSpec, parent: pulumi.Resource
+    name: str, cluster_id: pulumi.Input[str], args: DatabaseArgs, parent: pulumi.Resource
 ) -> digitalocean.DatabaseFirewall:
     """Trusted sources: the Kubernetes cluster (all its nodes, present and future) and the
     configured admin addresses. A database with a firewall refuses everything else."""
-    rules = [digitalocean.DatabaseFirewallRuleArgs(type="k8s", value=spec.trusted_cluster_id)]
+    rules = [digitalocean.DatabaseFirewallRuleArgs(type="k8s", value=args.trusted_cluster_id)]
     rules += [
         digitalocean.DatabaseFirewallRuleArgs(type="ip_addr", value=source)
-        for source in spec.admin_sources
+        for source in args.data.admin_sources
     ]
     return digitalocean.DatabaseFirewall(
         f"{name}-firewall",
@@ -111,32 +91,31 @@ class MysqlDatabase(pulumi.ComponentResource):
     connection_url: pulumi.Output[str]  # secret
 
     def __init__(
-        self, name: str, args: MysqlArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("posts:platform:MysqlDatabase", name, None, opts)
-        spec = args.cluster
-        self.cluster = _database_cluster(name, spec, "mysql", self)
+        self.cluster = _database_cluster(name, args, args.data.mysql, self)
         # sql_require_primary_key is managed explicitly so the stack states the choice;
         # DigitalOcean needs primary keys for replication to standby nodes and backups.
         self.config = digitalocean.DatabaseMysqlConfig(
             f"{name}-config",
             cluster_id=self.cluster.id,
-            sql_require_primary_key=args.require_primary_key,
+            sql_require_primary_key=args.data.mysql_require_primary_key,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.database = digitalocean.DatabaseDb(
             f"{name}-db",
             cluster_id=self.cluster.id,
-            name=args.database_name,
-            opts=pulumi.ResourceOptions(parent=self, protect=spec.protect),
+            name=DATABASE_NAME,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.stack.protect),
         )
         self.user = digitalocean.DatabaseUser(
             f"{name}-user",
             cluster_id=self.cluster.id,
-            name=args.user_name,
+            name=USER_NAME,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.firewall = _firewall(name, self.cluster.id, spec, self)
+        self.firewall = _firewall(name, self.cluster.id, args, self)
 
         self.private_host = self.cluster.private_host.apply(lambda host: host or "")
         self.port = self.cluster.port
@@ -164,14 +143,13 @@ class Cache(pulumi.ComponentResource):
     connection_url: pulumi.Output[str]  # secret
 
     def __init__(
-        self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("posts:platform:Cache", name, None, opts)
-        spec = args.cluster
         self.cluster = _database_cluster(
-            name, spec, args.engine, self, eviction_policy=args.eviction_policy
+            name, args, args.data.cache, self, eviction_policy=args.cache_eviction_policy
         )
-        self.firewall = _firewall(name, self.cluster.id, spec, self)
+        self.firewall = _firewall(name, self.cluster.id, args, self)
 
         self.private_host = self.cluster.private_host.apply(lambda host: host or "")
         self.port = self.cluster.port

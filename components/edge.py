@@ -16,6 +16,7 @@ import pulumi_digitalocean as digitalocean
 import pulumi_kubernetes as kubernetes
 
 from components import workload as w
+from components.settings import EdgeSettings, StackSettings
 
 GATEWAY_CLASS = "cilium"
 GATEWAY_NAME = "posts"
@@ -25,6 +26,8 @@ LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 # cert-manager issues the Gateway's certificate (its Gateway API support, HTTP-01 through the
 # Gateway itself). Pinned; checked 2026-11.
 CERT_MANAGER_CHART_VERSION = "v1.19.1"
+# Copied by Cilium onto the LoadBalancer Service that DigitalOcean's CCM reconciles.
+LOAD_BALANCER_NAME = "service.beta.kubernetes.io/do-loadbalancer-name"
 
 
 class GatewayResource(pulumi.CustomResource):
@@ -55,12 +58,9 @@ class GatewayResource(pulumi.CustomResource):
 
 @dataclass(frozen=True)
 class EdgeArgs:
-    namespace: str
-    load_balancer_name: str
-    hostname: str  # "" for none
-    dns_domain: str  # "" for none
-    tls: bool
-    tls_email: str
+    stack: StackSettings
+    edge: EdgeSettings
+    namespace: str  # the application's
     provider: kubernetes.Provider
     depends_on: list[pulumi.Resource]
 
@@ -85,11 +85,12 @@ class Edge(pulumi.ComponentResource):
             parent=self, provider=args.provider, depends_on=args.depends_on
         )
 
+        load_balancer_name = f"{args.stack.name_prefix}-gateway"
         gateway_annotations: dict[str, str] = {
             # Wait until Cilium has programmed the Gateway, so its address is known.
             "pulumi.com/waitFor": "condition=Programmed",
         }
-        if args.tls:
+        if args.edge.tls:
             issuer = self._certificate_issuer()
             k8s_opts = pulumi.ResourceOptions.merge(
                 k8s_opts, pulumi.ResourceOptions(depends_on=[issuer])
@@ -107,38 +108,33 @@ class Edge(pulumi.ComponentResource):
             },
             spec={
                 "gatewayClassName": GATEWAY_CLASS,
-                # Copied by Cilium onto the LoadBalancer Service DigitalOcean's CCM reconciles.
-                "infrastructure": {
-                    "annotations": {
-                        "service.beta.kubernetes.io/do-loadbalancer-name": args.load_balancer_name
-                    }
-                },
+                "infrastructure": {"annotations": {LOAD_BALANCER_NAME: load_balancer_name}},
                 "listeners": self._listeners(),
             },
             opts=k8s_opts,
         )
 
-        app_listener = "https" if args.tls else "http"
+        app_listener = "https" if args.edge.tls else "http"
         self._route("api", "/api", "nginx-service", app_listener)
         self._route("frontend", "/", "frontend-service", app_listener)
-        if args.tls:
+        if args.edge.tls:
             self._https_redirect()
 
         self.public_address = self.gateway.status.apply(_address)
-        if args.hostname:
+        if args.edge.hostname:
             self.url = pulumi.Output.from_input(
-                f"{'https' if args.tls else 'http'}://{args.hostname}"
+                f"{'https' if args.edge.tls else 'http'}://{args.edge.hostname}"
             )
         else:
             self.url = self.public_address.apply(lambda ip: f"http://{ip}" if ip else "")
-        if args.dns_domain:
+        if args.edge.dns_domain:
             self._dns_record()
 
         self.register_outputs({"public_address": self.public_address, "url": self.url})
 
     def _listeners(self) -> list[dict[str, Any]]:
         args = self._args
-        host = {"hostname": args.hostname} if args.hostname else {}
+        host = {"hostname": args.edge.hostname} if args.edge.hostname else {}
         same_namespace = {"namespaces": {"from": "Same"}}
         listeners: list[dict[str, Any]] = [
             {
@@ -149,7 +145,7 @@ class Edge(pulumi.ComponentResource):
                 "allowedRoutes": same_namespace,
             }
         ]
-        if args.tls:
+        if args.edge.tls:
             listeners.append(
                 {
                     "name": "https",
@@ -181,7 +177,7 @@ class Edge(pulumi.ComponentResource):
         return {"name": GATEWAY_NAME, "sectionName": section}
 
     def _route(self, route_name: str, path: str, service: str, listener: str) -> None:
-        hostnames = {"hostnames": [self._args.hostname]} if self._args.hostname else {}
+        hostnames = {"hostnames": [self._args.edge.hostname]} if self._args.edge.hostname else {}
         kubernetes.apiextensions.CustomResource(
             f"{self._name}-route-{route_name}",
             api_version="gateway.networking.k8s.io/v1",
@@ -208,7 +204,7 @@ class Edge(pulumi.ComponentResource):
             metadata=self._route_meta("https-redirect"),
             spec={
                 "parentRefs": [self._parent("http")],
-                "hostnames": [self._args.hostname],
+                "hostnames": [self._args.edge.hostname],
                 "rules": [
                     {
                         "filters": [
@@ -251,7 +247,7 @@ class Edge(pulumi.ComponentResource):
             spec={
                 "acme": {
                     "server": LETS_ENCRYPT,
-                    "email": args.tls_email,
+                    "email": args.edge.tls_email,
                     "privateKeySecretRef": {"name": f"{CLUSTER_ISSUER}-account-key"},
                     "solvers": [
                         {
@@ -279,11 +275,13 @@ class Edge(pulumi.ComponentResource):
     def _dns_record(self) -> None:
         args = self._args
         record = (
-            "@" if args.hostname == args.dns_domain else args.hostname[: -len(args.dns_domain) - 1]
+            "@"
+            if args.edge.hostname == args.edge.dns_domain
+            else args.edge.hostname[: -len(args.edge.dns_domain) - 1]
         )
         digitalocean.DnsRecord(
             f"{self._name}-dns",
-            domain=args.dns_domain,
+            domain=args.edge.dns_domain,
             type="A",
             name=record,
             value=self.public_address,

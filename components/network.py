@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_digitalocean as digitalocean
 
+from components.settings import NetworkSettings, StackSettings
+
 
 @dataclass(frozen=True)
 class NetworkArgs:
-    name: str
-    region: str
-    ip_range: str
-    protect: bool
+    stack: StackSettings
+    network: NetworkSettings
 
 
 class Network(pulumi.ComponentResource):
@@ -25,10 +25,10 @@ class Network(pulumi.ComponentResource):
         super().__init__("posts:platform:Network", name, None, opts)
         self.vpc = digitalocean.Vpc(
             f"{name}-vpc",
-            name=args.name,
-            region=args.region,
-            ip_range=args.ip_range,
+            name=f"{args.stack.name_prefix}-vpc",
+            region=args.stack.region,
+            ip_range=args.network.vpc_ip_range,
             description="posts-infra: DOKS cluster, MySQL and Valkey",
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.stack.protect),
         )
         self.register_outputs({"vpc_id": self.vpc.id})

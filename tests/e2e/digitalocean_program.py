@@ -16,8 +16,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_digitalocean as digitalocean
 
-from components.database import Cache, CacheArgs, DatabaseClusterSpec, MysqlArgs, MysqlDatabase
+from components.database import Cache, DatabaseArgs, MysqlDatabase
 from components.network import Network, NetworkArgs
+from components.settings import DatabaseSettings, DataSettings, NetworkSettings, StackSettings
 
 CLUSTER = "posts-dev"
 DOMAIN = "example.com"
@@ -26,10 +27,10 @@ DOMAIN = "example.com"
 def declare() -> None:
     changed = pulumi.Config().get_bool("changed") or False
     tags = ("posts", "posts-dev", "release-2") if changed else ("posts", "posts-dev")
-    network = Network(
-        "network",
-        NetworkArgs(name="posts-dev", region="nyc3", ip_range="10.110.0.0/20", protect=False),
+    stack = StackSettings(
+        name="dev", name_prefix="posts-dev", tags=tags, region="nyc3", protect=False
     )
+    network = Network("network", NetworkArgs(stack, NetworkSettings(vpc_ip_range="10.110.0.0/20")))
     versions = digitalocean.get_kubernetes_versions_output(version_prefix="1.36.")
 
     def doks(name: str, subnets: tuple[str, str], max_nodes: int) -> digitalocean.KubernetesCluster:
@@ -64,43 +65,25 @@ def declare() -> None:
 
     cluster = doks(CLUSTER, ("172.16.0.0/16", "172.20.0.0/19"), 3 if changed else 2)
 
-    def spec(name: str, size: str, hour: str) -> DatabaseClusterSpec:
-        return DatabaseClusterSpec(
-            name=name,
-            region="nyc3",
-            vpc_id=network.vpc.id,
-            version="8",
-            size=size,
-            node_count=1,
-            maintenance_day="sunday",
-            maintenance_hour=hour,
-            trusted_cluster_id=cluster.id,
-            admin_sources=("203.0.113.7",) if changed else (),
-            protect=False,
-            tags=tags,
-        )
-
-    mysql = MysqlDatabase(
-        "mysql",
-        MysqlArgs(
-            cluster=spec(
-                "posts-dev-mysql",
-                "db-s-1vcpu-2gb" if changed else "db-s-1vcpu-1gb",
-                "03:00" if changed else "02:00",
+    mysql_size = "db-s-1vcpu-2gb" if changed else "db-s-1vcpu-1gb"
+    databases = DatabaseArgs(
+        stack,
+        DataSettings(
+            mysql=DatabaseSettings(engine="mysql", version="8", size=mysql_size, node_count=1),
+            cache=DatabaseSettings(
+                engine="valkey", version="8", size="db-s-1vcpu-1gb", node_count=1
             ),
-            database_name="posts",
-            user_name="posts-root",
-            require_primary_key=not changed,
+            admin_sources=("203.0.113.7",) if changed else (),
+            mysql_require_primary_key=not changed,
+            maintenance_day="sunday",
+            maintenance_hour="03:00" if changed else "02:00",
         ),
+        vpc_id=network.vpc.id,
+        trusted_cluster_id=cluster.id,
+        cache_eviction_policy="allkeys_lru" if changed else "volatile_lru",
     )
-    cache = Cache(
-        "cache",
-        CacheArgs(
-            cluster=spec("posts-dev-valkey", "db-s-1vcpu-1gb", "02:00"),
-            engine="valkey",
-            eviction_policy="allkeys_lru" if changed else "volatile_lru",
-        ),
-    )
+    mysql = MysqlDatabase("mysql", databases)
+    cache = Cache("cache", databases)
     record = digitalocean.DnsRecord(
         "edge-dns",
         domain=DOMAIN,

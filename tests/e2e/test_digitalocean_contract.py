@@ -526,7 +526,7 @@ def test_the_real_provider_round_trip_keeps_the_contract(
 
     project.pulumi("destroy", "--yes", "--skip-preview")
     left = standin.state()
-    names = {CLUSTER, "posts-dev-mysql", "posts-dev-valkey"}
+    names = {CLUSTER, "posts-dev-vpc", "posts-dev-mysql", "posts-dev-valkey"}
     assert not [c for c in left["kubernetes_clusters"] if c["name"] in names]
     assert not [d for d in left["databases"] if d["name"] in names]
     assert not [v for v in left["vpcs"] if v["name"] in names]

@@ -1,0 +1,1 @@
+"""The seed's workloads, one module each, composed by `components.app.Application`."""

@@ -1,0 +1,62 @@
+"""api: php-fpm on port 9000 behind `api-service`, scaled by CPU between its bounds."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as kubernetes
+
+from components import workload as w
+from components.workloads.base import PHP_FPM_PORT, AppContext
+
+
+def api(app: AppContext, after: list[pulumi.Resource]) -> None:
+    """`after`: the release's migration."""
+    php_fpm = w.container(
+        app.php_container(
+            "api",
+            "api",
+            port=PHP_FPM_PORT,
+            port_name="fastcgi",
+            capabilities=w.SWITCH_USER,
+            # php-fpm accepts FastCGI on 9000 once its pool is up; a wedged master stops
+            # accepting and is restarted.
+            readiness=w.tcp_probe(PHP_FPM_PORT, period=5, failures=3),
+            liveness=w.tcp_probe(PHP_FPM_PORT, period=10, failures=6, initial_delay=10),
+            pre_stop_sleep_seconds=5,
+        )
+    )
+    # No `replicas`: the HorizontalPodAutoscaler owns the count (4 to 8).
+    deployment = app.deployment(
+        "api", "php-fpm", [php_fpm], replicas=None, rollout_annotations=True, depends_on=after
+    )
+    app.service("api-service", "api", PHP_FPM_PORT, "fastcgi")
+    _autoscaler(app, deployment)
+    app.disruption_budget("api")
+
+
+def _autoscaler(app: AppContext, deployment: kubernetes.apps.v1.Deployment) -> None:
+    settings = app.settings
+    kubernetes.autoscaling.v2.HorizontalPodAutoscaler(
+        f"{app.name}-hpa-api",
+        metadata=app.meta("api", "autoscaler"),
+        spec={
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"},
+            "minReplicas": settings.api_min_replicas,
+            "maxReplicas": settings.api_max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {
+                            "type": "Utilization",
+                            "averageUtilization": settings.api_cpu_target_percent,
+                        },
+                    },
+                }
+            ],
+            # Scale up at once, scale down only after 5 calm minutes.
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
+        },
+        opts=app.opts([deployment]),
+    )
