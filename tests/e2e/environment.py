@@ -96,13 +96,15 @@ class StackEnvironment:
         self.prism.start()
         self.workspace = self.new_workspace("stack")
 
-    def new_workspace(self, name: str) -> Workspace:
-        """A fresh project copy and backend for this stack, on this environment."""
+    def new_workspace(self, name: str, source: Path = REPO) -> Workspace:
+        """A fresh project copy (of the checkout `source`) and backend for this stack, on this
+        environment."""
         return Workspace(
             self.root / name,
             self.stack,
             self.toolchain,
             {"DIGITALOCEAN_API_URL": self.prism.url, "DIGITALOCEAN_TOKEN": self.token},
+            source,
         )
 
     def close(self) -> None:

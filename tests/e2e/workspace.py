@@ -26,8 +26,8 @@ REQUIRED_SECRETS = {
     "awsAccessKeyId": "AKIAE2ETESTKEY000000",
     "awsSecretAccessKey": "e2e-aws-secret-access-key-not-real",
 }
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "requirements.txt")
-PROJECT_DIRS = ("components",)
+PROGRAM_FILES = ("Pulumi.yaml", "__main__.py", "requirements.txt")
+PROGRAM_DIRS = ("components", "policy")
 
 
 class PulumiFailed(AssertionError):
@@ -60,24 +60,30 @@ class Run:
         )
 
 
-def copy_project(target: Path, stack: str) -> None:
-    """The project as a user's checkout has it, in `target`."""
+def copy_program(source: Path, target: Path) -> None:
+    """The program and its policy pack from a checkout `source` into `target`, replacing what is
+    there (the stack files stay). Both virtualenvs are the repository's, linked."""
     target.mkdir(parents=True, exist_ok=True)
-    for name in PROJECT_FILES:
-        shutil.copy2(REPO / name, target / name)
-    for name in PROJECT_DIRS:
+    for name in PROGRAM_FILES:
+        shutil.copy2(source / name, target / name)
+    for name in PROGRAM_DIRS:
+        shutil.rmtree(target / name, ignore_errors=True)
         shutil.copytree(
-            REPO / name, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            source / name,
+            target / name,
+            ignore=shutil.ignore_patterns("venv", "__pycache__", "*.pyc"),
         )
-    stack_file = REPO / f"Pulumi.{stack}.yaml"
+    (target / "policy" / "venv").symlink_to(REPO / "policy" / "venv")
+    if not (target / ".venv").is_symlink():
+        (target / ".venv").symlink_to(REPO / ".venv")
+
+
+def copy_project(target: Path, stack: str, source: Path = REPO) -> None:
+    """The project as a user's checkout (`source`) has it, in `target`."""
+    copy_program(source, target)
+    stack_file = source / f"Pulumi.{stack}.yaml"
     if stack_file.exists():
         shutil.copy2(stack_file, target / stack_file.name)
-    policy = target / "policy"
-    shutil.copytree(
-        REPO / "policy", policy, ignore=shutil.ignore_patterns("venv", "__pycache__", "*.pyc")
-    )
-    (policy / "venv").symlink_to(REPO / "policy" / "venv")
-    (target / ".venv").symlink_to(REPO / ".venv")
 
 
 class Workspace:
@@ -89,6 +95,7 @@ class Workspace:
         stack: str,
         toolchain: Toolchain,
         environment: Mapping[str, str],
+        source: Path = REPO,
     ) -> None:
         self.root = root
         self.stack = stack
@@ -99,7 +106,7 @@ class Workspace:
         for directory in (self.backend, self.logs):
             directory.mkdir(parents=True, exist_ok=True)
         if not self.project.exists():
-            copy_project(self.project, stack)
+            copy_project(self.project, stack, source)
         toolchain.prepare_pulumi_home(self.home)
         inherited = {
             k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "DIGITALOCEAN"))
