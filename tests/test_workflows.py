@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from offline.simulate import REPO, stack_names
+from ops.drift import preview_command
 
 ROOT = REPO
 GITHUB_DIR = ROOT / ".github"
@@ -33,9 +34,13 @@ EXPECTED_WORKFLOWS = {
     "deploy-dev.yml",
     "deploy-prod.yml",
     "tests.yml",
+    "drift.yml",
 }
-# The only jobs allowed to write anything, and only pull request comments.
+# The only jobs allowed to write anything: pull request comments, and the drift issues.
 COMMENTING_JOBS = {("preview.yml", "preview"), ("render-diff-comment.yml", "comment")}
+DRIFT_ISSUE_JOBS = {("drift.yml", "drift")}
+# A step that checks a stack for drift: `./scripts/drift "$STACK" ...`, the stack in its env.
+DRIFT_SCRIPT = "./scripts/drift"
 FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository"
 RENDER_DIFF_MARKER = "<!-- posts-infra:render-diff -->"
 # Environment variable of a Pulumi step -> the repository secret it must come from.
@@ -130,6 +135,13 @@ def stack_files() -> set[str]:
     return set(stack_names())
 
 
+def drift_stack(step: dict[str, Any]) -> str | None:
+    """The stack a `./scripts/drift` step checks (its STACK variable); None for other steps."""
+    if not squeeze(step.get("run")).startswith(f"{DRIFT_SCRIPT} "):
+        return None
+    return str((step.get("env") or {}).get("STACK", ""))
+
+
 def requirement_pin(package: str) -> str:
     for line in (ROOT / "requirements.txt").read_text().splitlines():
         name, _, version = line.split("#")[0].strip().partition("==")
@@ -140,7 +152,8 @@ def requirement_pin(package: str) -> str:
 
 @dataclass(frozen=True)
 class StackOperation:
-    """One `pulumi/actions` step with a command, for one stack (matrix jobs: one per stack)."""
+    """One `pulumi/actions` step with a command, or one drift check (`command` "drift"), for one
+    stack (matrix jobs: one per stack)."""
 
     workflow: str
     job_id: str
@@ -180,14 +193,15 @@ def stack_operations() -> tuple[StackOperation, ...]:
             matrix = (job.get("strategy") or {}).get("matrix") or {}
             for index, step in enumerate(job.get("steps") or []):
                 inputs = step.get("with") or {}
-                if action(step) != "pulumi/actions" or "command" not in inputs:
+                checked = drift_stack(step)
+                if action(step) == "pulumi/actions" and "command" in inputs:
+                    stack, command = str(inputs.get("stack-name", "")), str(inputs["command"])
+                elif checked is not None:
+                    stack, command = checked, "drift"
+                else:
                     continue
-                stack = str(inputs.get("stack-name", ""))
                 stacks = matrix.get("stack", []) if MATRIX_STACK.fullmatch(stack) else [stack]
-                operations += [
-                    StackOperation(name, job_id, str(s), str(inputs["command"]), index)
-                    for s in stacks
-                ]
+                operations += [StackOperation(name, job_id, str(s), command, index) for s in stacks]
     return tuple(operations)
 
 
@@ -298,6 +312,9 @@ def test_pulumi_steps_use_the_self_managed_backend_and_repository_secrets():
             assert secret_expression(secret).fullmatch(str(env.get(variable, ""))), (
                 f"{op}: {variable} must be ${{{{ secrets.{secret} }}}}"
             )
+        if op.command == "drift":  # the CLI itself, in the repository's root
+            assert "working-directory" not in op.step, op
+            continue
         assert secret_expression("PULUMI_BACKEND_URL").fullmatch(str(op.inputs.get("cloud-url"))), (
             op
         )
@@ -330,6 +347,8 @@ def test_the_program_and_policy_pack_are_installed_before_pulumi_runs():
         assert any(s in ("bash scripts/bootstrap", "./.ci/run") for s in scripts), (
             f"{op}: {venv} is not built from requirements.txt before Pulumi runs"
         )
+        if op.command == "drift":  # a drift check runs no policies: it compares, nothing more
+            continue
         assert any(
             step.get("working-directory") == "policy"
             and squeeze(step.get("run")) == "pulumi install"
@@ -370,14 +389,17 @@ def test_workflows_grant_nothing_by_default():
         assert wf["permissions"] in ({}, {"contents": "read"}), name
 
 
-def test_only_the_commenting_jobs_can_write_and_only_pull_request_comments():
+def test_only_the_commenting_and_drift_issue_jobs_can_write_and_only_there():
     writers = {
         (name, job_id): write_grants(job.get("permissions"))
         for name in workflow_names()
         for job_id, job in jobs(workflow(name)).items()
         if write_grants(job.get("permissions"))
     }
-    assert writers == {job: {"pull-requests"} for job in COMMENTING_JOBS}
+    assert writers == {
+        **{job: {"pull-requests"} for job in COMMENTING_JOBS},
+        **{job: {"issues"} for job in DRIFT_ISSUE_JOBS},
+    }
     preview = workflow("preview.yml")["jobs"]["preview"]
     assert any((s.get("with") or {}).get("comment-on-pr") is True for s in preview["steps"])
 
@@ -469,6 +491,74 @@ def test_the_test_suite_runs_on_pull_requests_and_main_and_before_every_deploy()
     for op in operations("up", "update"):
         before = op.job["steps"][: op.step_index]
         assert any(squeeze(step.get("run")) == "./.ci/run" for step in before), op
+
+
+def drift_job() -> dict[str, Any]:
+    (job,) = jobs(workflow("drift.yml")).values()
+    return job
+
+
+def test_every_stack_is_checked_for_drift_daily_and_by_hand():
+    wf = workflow("drift.yml")
+    on = triggers(wf)
+    assert set(on) == {"schedule", "workflow_dispatch"}, "never for pull requests or pushes"
+    (schedule,) = on["schedule"]
+    minute, hour, day, month, weekday = str(schedule["cron"]).split()
+    assert minute.isdigit() and hour.isdigit(), f"not once a day: {schedule['cron']}"
+    assert (day, month, weekday) == ("*", "*", "*"), f"not every day: {schedule['cron']}"
+    checks = operations("drift")
+    assert {op.stack for op in checks} == stack_files(), (
+        "the drift matrix must list exactly the stacks that have a Pulumi.<stack>.yaml"
+    )
+    assert {op.workflow for op in checks} == {"drift.yml"}
+    assert (drift_job().get("strategy") or {}).get("fail-fast") is False, (
+        "one stack's drift would cancel the other stack's check"
+    )
+
+
+def test_the_drift_check_is_a_refreshing_preview_that_changes_nothing():
+    command = preview_command("dev")
+    assert command[:2] == ["pulumi", "preview"]
+    assert {"--refresh", "--expect-no-changes", "--diff", "--json"} <= set(command)
+    assert "--yes" not in command and "--show-secrets" not in command
+    script = (ROOT / "scripts" / "drift").read_text()
+    assert "exec python -m ops.drift" in script
+    job = drift_job()
+    for step in job["steps"]:
+        inputs = step.get("with") or {}
+        assert not (action(step) == "pulumi/actions" and "command" in inputs), (
+            "drift.yml runs a Pulumi command other than the drift check"
+        )
+        assert not re.search(r"\bpulumi (up|refresh|destroy|import)\b", squeeze(step.get("run")))
+    (check,) = [step for step in job["steps"] if drift_stack(step) is not None]
+    assert squeeze(check["run"]).startswith(f'{DRIFT_SCRIPT} "$STACK"'), check["run"]
+    assert MATRIX_STACK.fullmatch(drift_stack(check) or ""), "STACK is not the matrix stack"
+    steps = job["steps"]
+    cli = next(i for i, step in enumerate(steps) if action(step) == "pulumi/actions")
+    assert cli < steps.index(check), "the Pulumi CLI is installed after the drift check"
+
+
+def test_the_drift_issue_step_reads_the_checks_result_with_only_the_jobs_token():
+    job = drift_job()
+    assert job.get("permissions") == {"contents": "read", "issues": "write"}
+    steps = job["steps"]
+    (check,) = [step for step in steps if drift_stack(step) is not None]
+    (issue,) = [step for step in steps if "ops.drift_issue" in squeeze(step.get("run"))]
+    assert steps.index(issue) > steps.index(check)
+    # The check's result reaches the issue step whatever it was (clean, drift, no verdict)...
+    assert check.get("continue-on-error") is True, "on drift the issue step would be skipped"
+    assert "if" not in issue, issue.get("if")
+    result = re.search(r"--json (\S+)", squeeze(check["run"]))
+    assert result, "the drift check writes no result for the issue step"
+    assert squeeze(issue["run"]).endswith(f" {result.group(1)}"), issue["run"]
+    # ...which gets the job's own token and no cloud credential,
+    env = issue.get("env") or {}
+    assert re.fullmatch(r"\$\{\{\s*github\.token\s*\}\}", str(env.get("GH_TOKEN"))), env
+    assert not any("secrets." in s for s in strings(issue))
+    # ...and the run still fails when the check did.
+    (last,) = steps[steps.index(issue) + 1 :]
+    assert squeeze(last.get("if")) == f"steps.{check['id']}.outcome == 'failure'"
+    assert lines(last["run"])[-1] == "exit 1"
 
 
 def test_actions_are_pinned_to_a_major_version_or_a_commit():

@@ -133,8 +133,10 @@ class Workspace:
         check: bool = True,
         events: bool = False,
         timeout: float = 600,
+        env: Mapping[str, str] | None = None,
     ) -> Run:
-        """`pulumi <argv> -s <stack>` in the project copy; with `events`, the engine's events."""
+        """`pulumi <argv> -s <stack>` in the project copy; with `events`, the engine's events;
+        `env`: variables added for this command only."""
         self._runs += 1
         args = [*argv, "--stack", self.stack, "--non-interactive"]
         event_log = self.logs / f"events-{self._runs:03d}.jsonl"
@@ -144,7 +146,7 @@ class Workspace:
         result = subprocess.run(
             ["pulumi", *args],
             cwd=self.project,
-            env=self.env,
+            env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -163,8 +165,8 @@ class Workspace:
         return run
 
     def init_stack(self, secrets: Mapping[str, str] = REQUIRED_SECRETS) -> None:
-        """`pulumi stack init` with the passphrase provider and the given secrets, as README's
-        'First deploy' says."""
+        """`pulumi stack init` with the passphrase provider and the given secrets, as "First
+        deploy" in docs/delivery.md says."""
         self.pulumi("stack", "init", "--secrets-provider", "passphrase")
         for key, value in secrets.items():
             self.pulumi("config", "set", "--secret", key, value)

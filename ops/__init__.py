@@ -1,0 +1,1 @@
+"""Operator commands run against the real stacks (not offline): drift detection and its issue."""
