@@ -12,7 +12,8 @@ from components.kubeconfig import KubeconfigAuth, build_kubeconfig
 from components.settings import ClusterSettings, StackSettings
 
 # The DigitalOcean provider tags the cluster's own pool `terraform:default-node-pool` itself and
-# recognises it by that tag (README.md, "Changing the node size"); it is not repeated here.
+# recognises it by that tag (docs/operations.md, "Changing the node size"); it is not repeated
+# here.
 
 
 @dataclass(frozen=True)
@@ -146,5 +147,5 @@ def _warn_if_minor_differs(live: str | None, prefix: str) -> None:
         pulumi.log.warn(
             f"the cluster runs Kubernetes {live}, not {prefix}x: kubernetesVersionPrefix picks"
             " the version at creation only. Upgrade a minor with `doctl kubernetes cluster"
-            " upgrade`, then set the prefix to match (README: 'Upgrading Kubernetes')."
+            " upgrade`, then set the prefix to match (docs/operations.md: 'Upgrading Kubernetes')."
         )

@@ -1,8 +1,8 @@
 """Keeps the declared config in step with components/config_schema.py.
 
-.venv/bin/python -m offline.config_reference          # print the README table
+.venv/bin/python -m offline.config_reference          # print the reference table
 .venv/bin/python -m offline.config_reference --write  # rewrite Pulumi.yaml's config and
-                                                      # the README table from the schema
+                                                      # docs/config-reference.md from the schema
 """
 
 from __future__ import annotations
@@ -13,7 +13,31 @@ import sys
 from components.config_schema import KEYS
 from offline.simulate import REPO
 
-README_HEADING = "## Stack config reference"
+REFERENCE = REPO / "docs" / "config-reference.md"
+COMMAND = ".venv/bin/python -m offline.config_reference --write"
+
+# Above the table in docs/config-reference.md; the whole page is generated.
+PAGE_HEAD = f"""\
+<!-- Generated from components/config_schema.py by `{COMMAND}`. Do not edit. -->
+
+# Stack config reference
+
+Every key a stack file (`Pulumi.<stack>.yaml`) can set, with its type, default and meaning. Keys
+are in the `posts-infra` namespace (`pulumi config set -s dev minNodes 2`); keys marked
+**Secret.** are set with `pulumi config set --secret` (see [Secrets](operations.md#secrets)).
+A key whose default is "required" has none: the Pulumi CLI refuses to run a stack without it.
+Prices behind the size slugs: [`components/catalog.py`](../components/catalog.py).
+
+The keys are declared with the same types, defaults and descriptions in `Pulumi.yaml`. This page
+and that declaration are generated from `components/config_schema.py`; after changing it, run:
+
+```bash
+{COMMAND}
+```
+
+`tests/test_config_reference.py` fails while either is out of date.
+
+"""
 
 
 def table() -> str:
@@ -42,17 +66,16 @@ def pulumi_yaml_config() -> str:
     return "\n".join(lines) + "\n"
 
 
+def page() -> str:
+    """The whole of docs/config-reference.md."""
+    return PAGE_HEAD + table()
+
+
 def write() -> None:
     project = REPO / "Pulumi.yaml"
     text = project.read_text()
     project.write_text(text[: text.index("config:\n")] + pulumi_yaml_config())
-    readme = REPO / "README.md"
-    text = readme.read_text()
-    start = text.index(README_HEADING)
-    table_start = text.index("| key | type |", start)
-    blank_line = text.find("\n\n", table_start)
-    table_end = len(text) if blank_line == -1 else blank_line + 1
-    readme.write_text(text[:table_start] + table() + text[table_end:])
+    REFERENCE.write_text(page())
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The config a user reads (Pulumi.yaml, README) is the config the program reads."""
+"""The config a user reads (Pulumi.yaml, docs/) is the config the program reads."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import yaml
 
 from components.config_schema import KEYS
 from components.settings import ConfigError, RawConfig, parse_settings
-from offline.config_reference import table
+from offline.config_reference import REFERENCE, page, table
 from offline.simulate import REPO, stack_config, stack_names
 
 
@@ -38,9 +38,11 @@ def test_the_cli_demands_exactly_the_keys_the_program_requires() -> None:
     assert secret_with_default == []
 
 
-def test_readme_secret_table_marks_required_exactly_what_the_cli_demands() -> None:
-    readme = (REPO / "README.md").read_text()
-    table = readme[readme.index("| secret | how |") :].split("\n\n", 1)[0]
+def test_operations_secret_table_marks_required_exactly_what_the_cli_demands() -> None:
+    """docs/operations.md, "Secrets": the table operators follow to set up a stack."""
+    operations = (REPO / "docs" / "operations.md").read_text()
+    section = operations[operations.index("\n## Secrets\n") :]
+    table = section[section.index("| secret | how |") :].split("\n\n", 1)[0]
     marked: dict[str, set[str]] = {"required": set(), "optional": set()}
     for row in table.splitlines()[2:]:
         first_cell = row.split("|")[1]
@@ -75,11 +77,11 @@ def test_defaults_alone_make_valid_settings() -> None:
     assert settings.cluster.min_nodes == 1 and settings.cluster.max_nodes == 2
 
 
-def test_readme_config_reference_is_the_generated_table() -> None:
+def test_the_config_reference_page_is_the_generated_one() -> None:
     """Regenerate with `.venv/bin/python -m offline.config_reference --write`."""
-    readme = (REPO / "README.md").read_text()
-    reference = readme[readme.index("## Stack config reference") :]
-    assert table() in reference
+    assert REFERENCE.read_text() == page()
+    assert table() in page()
+    assert [line.split("`")[1] for line in table().splitlines()[2:]] == [k.name for k in KEYS]
 
 
 def test_every_stack_in_the_repo_has_real_stack_files() -> None:

@@ -91,7 +91,7 @@ def run(toolchain: Toolchain, root: Path) -> list[tuple[str, float, str]]:
         ws.set_config("imageTag", "a1b2c3d")
         rows.append(("release up (new imageTag)", env.up().seconds, "migrate pod held 4 s"))
         ws.set_config("protectResources", "false")
-        rows.append(("unprotect up", env.up().seconds, "README: Deleting a stack"))
+        rows.append(("unprotect up", env.up().seconds, "docs/operations.md: Deleting a stack"))
         destroy = ws.pulumi("destroy", "--yes", "--skip-preview").seconds
         rows.append(("destroy", destroy, ""))
     finally:

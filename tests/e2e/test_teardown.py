@@ -1,4 +1,4 @@
-"""Deleting a stack on the real engine: refused while protected; after the README's unprotect
+"""Deleting a stack on the real engine: refused while protected; after the documented unprotect
 step, nothing is left in DigitalOcean (the stand-in) or in the cluster."""
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ def test_destroy_is_refused_for_protected_resources_and_deletes_nothing(
 
 def test_destroy_after_unprotecting_leaves_nothing(env: StackEnvironment) -> None:
     env.ensure_deployed()
-    # README, "Deleting a stack": lift the protection (without the policy pack, which forbids
-    # exactly that), then destroy.
+    # docs/operations.md, "Deleting a stack": lift the protection (without the policy pack,
+    # which forbids exactly that), then destroy.
     env.workspace.set_config("protectResources", "false")
     env.up()
     env.workspace.pulumi("destroy", "--yes", "--skip-preview")
