@@ -1,0 +1,255 @@
+"""Database clusters: create, read, resize, maintenance window, CA, delete.
+
+What lives under a cluster is in `database_settings` (eviction policy, SQL mode, firewall,
+config) and `database_contents` (databases and users).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.e2e.standin.common import (
+    DUMMY_CA_PEM,
+    JSON,
+    WEEKDAYS,
+    Ids,
+    check_region,
+    find,
+    required_str,
+    stable_id,
+    strings,
+    timestamp_now,
+    unprocessable,
+)
+from tests.e2e.standin.vpcs import Vpcs
+
+# DigitalOcean puts every database cluster (and cluster) of an account into its default project.
+DEFAULT_PROJECT_ID = stable_id("project/default")
+# Disk of a MySQL cluster by size (MiB); Valkey keeps no disk of its own.
+_MYSQL_STORAGE_MIB: dict[str, int] = {
+    "db-s-1vcpu-1gb": 10240,
+    "db-s-1vcpu-2gb": 25600,
+    "db-s-2vcpu-4gb": 38912,
+    "db-s-4vcpu-8gb": 117760,
+    "db-s-6vcpu-16gb": 276480,
+    "db-s-8vcpu-32gb": 593920,
+}
+_MYSQL_STORAGE_ENGINES = ("mysql", "pg")
+_ENGINES: dict[str, JSON] = {
+    # engine: default version, port, protocol, admin user, default database, semantic versions
+    "mysql": {"version": "8", "port": 25060, "protocol": "mysql", "user": "doadmin",
+              "database": "defaultdb", "semantic": {"8": "8.0.39"}},
+    "pg": {"version": "17", "port": 25060, "protocol": "postgresql", "user": "doadmin",
+           "database": "defaultdb", "semantic": {"17": "17.4"}},
+    "valkey": {"version": "8", "port": 25061, "protocol": "rediss", "user": "default",
+               "database": "", "semantic": {"8": "8.0.2"}},
+}  # fmt: skip
+# What GET /v2/databases/{id}/config answers for a new MySQL cluster (DigitalOcean's example).
+_MYSQL_DEFAULT_CONFIG: JSON = {
+    "backup_hour": 21,
+    "backup_minute": 59,
+    "sql_mode": (
+        "ANSI,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_ZERO_DATE,NO_ZERO_IN_DATE,"
+        "STRICT_ALL_TABLES"
+    ),
+    "sql_require_primary_key": True,
+    "binlog_retention_period": 600,
+}
+
+
+@dataclass
+class Database:
+    """A database cluster: its API representation plus what lives under it."""
+
+    api: JSON
+    dbs: list[str] = field(default_factory=list)
+    users: dict[str, JSON] = field(default_factory=dict)
+    rules: list[JSON] = field(default_factory=list)
+    config: JSON = field(default_factory=dict)
+    eviction_policy: str | None = None
+    sql_mode: str | None = None
+
+
+class DatabaseClusters:
+    """The account's database clusters by ID."""
+
+    def __init__(self, ids: Ids, vpcs: Vpcs) -> None:
+        self.ids = ids
+        self.vpcs = vpcs
+        self.by_id: dict[str, Database] = {}
+
+    def get(self, database_id: str) -> Database:
+        return find(self.by_id, database_id)
+
+    def view(self, database: Database) -> JSON:
+        view = copy.deepcopy(database.api)
+        view["users"] = copy.deepcopy(list(database.users.values()))
+        if database.dbs:
+            view["db_names"] = list(database.dbs)
+        return view
+
+    def views(self) -> list[JSON]:
+        return [self.view(d) for d in self.by_id.values()]
+
+    def names_in_vpc(self, vpc_id: str) -> list[str]:
+        return [
+            d.api["name"]
+            for d in self.by_id.values()
+            if d.api.get("private_network_uuid") == vpc_id
+        ]
+
+    def state(self) -> list[JSON]:
+        """Every cluster as the API shows it, with its contents."""
+        databases = []
+        for database in self.by_id.values():
+            item = copy.deepcopy(database.api)
+            item["dbs"] = list(database.dbs)
+            item["database_users"] = copy.deepcopy(list(database.users.values()))
+            item["firewall_rules"] = copy.deepcopy(database.rules)
+            item["config"] = copy.deepcopy(database.config)
+            item["eviction_policy"] = database.eviction_policy
+            databases.append(item)
+        return databases
+
+    def create(self, body: JSON) -> JSON:
+        name = required_str(body, "name")
+        engine = required_str(body, "engine")
+        size = required_str(body, "size")
+        region = required_str(body, "region")
+        check_region(region)
+        if engine == "redis":
+            unprocessable("Managed Caching (Redis) is no longer available; use valkey")
+        if engine not in _ENGINES:
+            unprocessable(f"engine '{engine}' is not supported here")
+        spec = _ENGINES[engine]
+        num_nodes = _num_nodes(body)
+        if size == "db-s-1vcpu-1gb" and num_nodes > 1:
+            unprocessable("db-s-1vcpu-1gb does not support standby nodes")
+        version = str(body.get("version") or spec["version"])
+        if version not in spec["semantic"]:
+            unprocessable(f"version '{version}' of {engine} is not offered")
+        if any(d.api["name"] == name for d in self.by_id.values()):
+            unprocessable("cluster name is not available")
+        vpc_id = self.vpcs.placement(
+            str(body.get("private_network_uuid") or ""), region, "private_network_uuid"
+        )
+        project_id = str(body.get("project_id") or DEFAULT_PROJECT_ID)
+
+        database_id = self.ids.new("database", name)
+        secret = new_password()
+        host = f"{name}-do-user-1-0.k.db.ondigitalocean.com"
+        private_host = f"private-{host}"
+        admin: JSON = {"name": spec["user"], "role": "primary", "password": secret}
+        if engine == "mysql":
+            admin["mysql_settings"] = {"auth_plugin": "caching_sha2_password"}
+        api: JSON = {
+            "id": database_id,
+            "name": name,
+            "engine": engine,
+            "version": version,
+            "semantic_version": spec["semantic"][version],
+            "num_nodes": num_nodes,
+            "size": size,
+            "region": region,
+            "status": "online",
+            "created_at": timestamp_now(),
+            "private_network_uuid": vpc_id,
+            "project_id": project_id,
+            "tags": strings(body.get("tags")) or None,
+            "db_names": [spec["database"]] if spec["database"] else None,
+            "connection": _connection(spec, host, secret),
+            "private_connection": _connection(spec, private_host, secret),
+            "users": [admin],
+            "maintenance_window": {
+                "day": "tuesday",
+                "hour": "10:08:46",
+                "pending": False,
+                "description": [],
+            },
+            "metrics_endpoints": [{"host": host, "port": 9273}],
+        }
+        if engine in _MYSQL_STORAGE_ENGINES:
+            api["storage_size_mib"] = _MYSQL_STORAGE_MIB.get(size, 10240)
+        database = Database(api=api, dbs=[spec["database"]] if spec["database"] else [])
+        database.users[admin["name"]] = admin
+        if engine == "mysql":
+            database.config = copy.deepcopy(_MYSQL_DEFAULT_CONFIG)
+            database.sql_mode = str(_MYSQL_DEFAULT_CONFIG["sql_mode"])
+        if engine == "valkey":
+            database.eviction_policy = "noeviction"
+        self.by_id[database_id] = database
+        created = self.view(database)
+        created["status"] = "creating"
+        return created
+
+    def resize(self, database_id: str, body: JSON) -> None:
+        database = self.get(database_id)
+        size = required_str(body, "size")
+        num_nodes = _num_nodes(body)
+        database.api["size"] = size
+        database.api["num_nodes"] = num_nodes
+        if "storage_size_mib" in database.api:
+            database.api["storage_size_mib"] = int(
+                body.get("storage_size_mib") or _MYSQL_STORAGE_MIB.get(size, 10240)
+            )
+
+    def set_maintenance(self, database_id: str, body: JSON) -> None:
+        database = self.get(database_id)
+        day = required_str(body, "day").lower()
+        if day not in WEEKDAYS:
+            unprocessable(f"day '{day}' is not a day of the week")
+        hour = required_str(body, "hour")
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?", hour):
+            unprocessable(f"hour '{hour}' is not HH:MM or HH:MM:SS")
+        if len(hour) == 5:
+            hour += ":00"
+        window = database.api["maintenance_window"]
+        window["day"] = day
+        window["hour"] = hour
+
+    def ca(self, database_id: str) -> JSON:
+        self.get(database_id)
+        return {"certificate": base64.b64encode(DUMMY_CA_PEM).decode()}
+
+    def delete(self, database_id: str) -> None:
+        self.get(database_id)
+        del self.by_id[database_id]
+
+
+def new_password() -> str:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+    return "AVNS_" + "".join(secrets.choice(alphabet) for _ in range(20))
+
+
+def _num_nodes(body: JSON) -> int:
+    num_nodes = body.get("num_nodes")
+    if not isinstance(num_nodes, int) or not 1 <= num_nodes <= 3:
+        unprocessable("num_nodes must be 1, 2 or 3")
+    return num_nodes
+
+
+def _connection(spec: Mapping[str, Any], host: str, password: str) -> JSON:
+    user = spec["user"]
+    port = spec["port"]
+    connection: JSON = {"protocol": spec["protocol"], "host": host, "port": port, "user": user}
+    if spec["protocol"] == "mysql":
+        connection["uri"] = (
+            f"mysql://{user}:{password}@{host}:{port}/{spec['database']}?ssl-mode=REQUIRED"
+        )
+    elif spec["protocol"] == "postgresql":
+        connection["uri"] = (
+            f"postgresql://{user}:{password}@{host}:{port}/{spec['database']}?sslmode=require"
+        )
+    else:
+        connection["uri"] = f"rediss://{user}:{password}@{host}:{port}"
+    if spec["database"]:
+        connection["database"] = spec["database"]
+    connection["password"] = password
+    connection["ssl"] = True
+    return connection

@@ -1,0 +1,323 @@
+"""DigitalOcean's API v2 routes of the stand-in, one function per resource family, and the
+helpers every route uses to read a request and answer it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from flask import Response, request
+
+from tests.e2e.standin.account import DigitalOcean
+from tests.e2e.standin.common import JSON, ApiError
+from tests.e2e.standin.domains import public_record
+
+Handler = Callable[..., Response]
+# route(rule, methods) registers the handler it decorates, run under the account's lock.
+Route = Callable[[str, Sequence[str]], Callable[[Handler], Any]]
+
+
+def body() -> JSON:
+    payload = request.get_json(silent=True)
+    if payload is None:
+        if request.get_data():
+            raise ApiError(400, "bad_request", "the request body is not valid JSON")
+        return {}
+    if not isinstance(payload, dict):
+        raise ApiError(400, "bad_request", "the request body must be a JSON object")
+    return payload
+
+
+def answer(payload: Any, status: int = 200) -> Response:
+    return Response(
+        json.dumps(payload), status=status, content_type="application/json; charset=utf-8"
+    )
+
+
+def nothing(status: int = 204) -> Response:
+    response = Response(status=status)
+    del response.headers["Content-Type"]
+    return response
+
+
+def add_vpc_routes(route: Route, do: DigitalOcean) -> None:
+    @route("/v2/vpcs", ["POST"])
+    def vpcs_create() -> Response:
+        return answer({"vpc": do.vpcs.create(body())}, 201)
+
+    @route("/v2/vpcs", ["GET"])
+    def vpcs_list() -> Response:
+        vpcs = list(do.vpcs.by_id.values())
+        return answer({"vpcs": vpcs, "links": {}, "meta": {"total": len(vpcs)}})
+
+    @route("/v2/vpcs/<vpc_id>", ["GET"])
+    def vpcs_get(vpc_id: str) -> Response:
+        return answer({"vpc": do.vpcs.get(vpc_id)})
+
+    @route("/v2/vpcs/<vpc_id>", ["PUT", "PATCH"])
+    def vpcs_update(vpc_id: str) -> Response:
+        return answer({"vpc": do.vpcs.update(vpc_id, body(), replace=request.method == "PUT")})
+
+    @route("/v2/vpcs/<vpc_id>", ["DELETE"])
+    def vpcs_delete(vpc_id: str) -> Response:
+        do.delete_vpc(vpc_id)
+        return nothing()
+
+
+def add_kubernetes_routes(route: Route, do: DigitalOcean) -> None:
+    clusters = do.kubernetes
+
+    @route("/v2/kubernetes/options", ["GET"])
+    def kubernetes_options() -> Response:
+        return answer(clusters.options())
+
+    @route("/v2/kubernetes/clusters", ["POST"])
+    def clusters_create() -> Response:
+        return answer({"kubernetes_cluster": clusters.create(body())}, 201)
+
+    @route("/v2/kubernetes/clusters", ["GET"])
+    def clusters_list() -> Response:
+        views = clusters.views()
+        return answer({"kubernetes_clusters": views, "links": {}, "meta": {"total": len(views)}})
+
+    @route("/v2/kubernetes/clusters/<cluster_id>", ["GET"])
+    def clusters_get(cluster_id: str) -> Response:
+        return answer({"kubernetes_cluster": clusters.view(clusters.get(cluster_id))})
+
+    @route("/v2/kubernetes/clusters/<cluster_id>", ["PUT"])
+    def clusters_update(cluster_id: str) -> Response:
+        return answer({"kubernetes_cluster": clusters.update(cluster_id, body())}, 202)
+
+    @route("/v2/kubernetes/clusters/<cluster_id>", ["DELETE"])
+    def clusters_delete(cluster_id: str) -> Response:
+        clusters.delete(cluster_id)
+        return nothing()
+
+    @route(
+        "/v2/kubernetes/clusters/<cluster_id>/destroy_with_associated_resources/dangerous",
+        ["DELETE"],
+    )
+    def clusters_delete_dangerous(cluster_id: str) -> Response:
+        clusters.delete(cluster_id)
+        return nothing()
+
+    @route("/v2/kubernetes/clusters/<cluster_id>/destroy_with_associated_resources", ["GET"])
+    def clusters_associated(cluster_id: str) -> Response:
+        clusters.get(cluster_id)
+        return answer({"load_balancers": [], "volumes": [], "volume_snapshots": []})
+
+    @route("/v2/kubernetes/clusters/<cluster_id>/credentials", ["GET"])
+    def clusters_credentials(cluster_id: str) -> Response:
+        expiry = request.args.get("expiry_seconds", "0")
+        if not expiry.isdigit():
+            raise ApiError(400, "bad_request", "expiry_seconds must be a whole number")
+        return answer(do.credentials.credentials(cluster_id, int(expiry)))
+
+    @route("/v2/kubernetes/clusters/<cluster_id>/kubeconfig", ["GET"])
+    def clusters_kubeconfig(cluster_id: str) -> Response:
+        return Response(do.credentials.kubeconfig(cluster_id), content_type="application/yaml")
+
+    @route("/v2/kubernetes/clusters/<cluster_id>/upgrade", ["POST"])
+    def clusters_upgrade(cluster_id: str) -> Response:
+        clusters.upgrade(cluster_id, body())
+        return nothing(202)
+
+    @route("/v2/kubernetes/clusters/<cluster_id>/node_pools", ["GET"])
+    def pools_list(cluster_id: str) -> Response:
+        pools = clusters.get(cluster_id)["node_pools"]
+        return answer({"node_pools": pools, "links": {}, "meta": {"total": len(pools)}})
+
+    @route("/v2/kubernetes/clusters/<cluster_id>/node_pools/<pool_id>", ["GET"])
+    def pools_get(cluster_id: str, pool_id: str) -> Response:
+        return answer({"node_pool": clusters.pool(cluster_id, pool_id)})
+
+    @route("/v2/kubernetes/clusters/<cluster_id>/node_pools/<pool_id>", ["PUT"])
+    def pools_update(cluster_id: str, pool_id: str) -> Response:
+        return answer({"node_pool": clusters.update_pool(cluster_id, pool_id, body())}, 202)
+
+    @route("/v2/kubernetes/registry", ["POST", "DELETE"])
+    def registry() -> Response:
+        clusters.registry(body(), enable=request.method == "POST")
+        return nothing()
+
+
+def add_database_routes(route: Route, do: DigitalOcean) -> None:
+    databases = do.databases
+    settings = do.database_settings
+
+    @route("/v2/databases", ["POST"])
+    def databases_create() -> Response:
+        return answer({"database": databases.create(body())}, 201)
+
+    @route("/v2/databases", ["GET"])
+    def databases_list() -> Response:
+        return answer({"databases": databases.views()})
+
+    @route("/v2/databases/<database_id>", ["GET"])
+    def databases_get(database_id: str) -> Response:
+        return answer({"database": databases.view(databases.get(database_id))})
+
+    @route("/v2/databases/<database_id>", ["DELETE"])
+    def databases_delete(database_id: str) -> Response:
+        databases.delete(database_id)
+        return nothing()
+
+    @route("/v2/databases/<database_id>/resize", ["PUT"])
+    def databases_resize(database_id: str) -> Response:
+        databases.resize(database_id, body())
+        return nothing(202)
+
+    @route("/v2/databases/<database_id>/maintenance", ["PUT"])
+    def databases_maintenance(database_id: str) -> Response:
+        databases.set_maintenance(database_id, body())
+        return nothing()
+
+    @route("/v2/databases/<database_id>/eviction_policy", ["GET"])
+    def eviction_get(database_id: str) -> Response:
+        return answer({"eviction_policy": settings.eviction_policy(database_id)})
+
+    @route("/v2/databases/<database_id>/eviction_policy", ["PUT"])
+    def eviction_set(database_id: str) -> Response:
+        settings.set_eviction_policy(database_id, body())
+        return nothing()
+
+    @route("/v2/databases/<database_id>/sql_mode", ["GET"])
+    def sql_mode_get(database_id: str) -> Response:
+        return answer({"sql_mode": settings.sql_mode(database_id)})
+
+    @route("/v2/databases/<database_id>/sql_mode", ["PUT"])
+    def sql_mode_set(database_id: str) -> Response:
+        settings.set_sql_mode(database_id, body())
+        return nothing()
+
+    @route("/v2/databases/<database_id>/firewall", ["GET"])
+    def firewall_get(database_id: str) -> Response:
+        return answer({"rules": settings.firewall(database_id)})
+
+    @route("/v2/databases/<database_id>/firewall", ["PUT"])
+    def firewall_set(database_id: str) -> Response:
+        settings.set_firewall(database_id, body())
+        return nothing()
+
+    @route("/v2/databases/<database_id>/config", ["GET"])
+    def config_get(database_id: str) -> Response:
+        return answer({"config": settings.config(database_id)})
+
+    @route("/v2/databases/<database_id>/config", ["PATCH"])
+    def config_update(database_id: str) -> Response:
+        settings.update_config(database_id, body())
+        return nothing(200)
+
+    @route("/v2/databases/<database_id>/ca", ["GET"])
+    def ca_get(database_id: str) -> Response:
+        return answer({"ca": databases.ca(database_id)})
+
+
+def add_database_content_routes(route: Route, do: DigitalOcean) -> None:
+    contents = do.database_contents
+
+    @route("/v2/databases/<database_id>/dbs", ["POST"])
+    def dbs_create(database_id: str) -> Response:
+        return answer({"db": contents.create_db(database_id, body())}, 201)
+
+    @route("/v2/databases/<database_id>/dbs", ["GET"])
+    def dbs_list(database_id: str) -> Response:
+        return answer({"dbs": contents.dbs(database_id)})
+
+    @route("/v2/databases/<database_id>/dbs/<name>", ["GET"])
+    def dbs_get(database_id: str, name: str) -> Response:
+        return answer({"db": contents.db(database_id, name)})
+
+    @route("/v2/databases/<database_id>/dbs/<name>", ["DELETE"])
+    def dbs_delete(database_id: str, name: str) -> Response:
+        contents.delete_db(database_id, name)
+        return nothing()
+
+    @route("/v2/databases/<database_id>/users", ["POST"])
+    def users_create(database_id: str) -> Response:
+        return answer({"user": contents.create_user(database_id, body())}, 201)
+
+    @route("/v2/databases/<database_id>/users", ["GET"])
+    def users_list(database_id: str) -> Response:
+        return answer({"users": contents.users(database_id)})
+
+    @route("/v2/databases/<database_id>/users/<name>", ["GET"])
+    def users_get(database_id: str, name: str) -> Response:
+        return answer({"user": contents.user(database_id, name)})
+
+    @route("/v2/databases/<database_id>/users/<name>/reset_auth", ["POST"])
+    def users_reset_auth(database_id: str, name: str) -> Response:
+        return answer({"user": contents.reset_user_auth(database_id, name, body())})
+
+    @route("/v2/databases/<database_id>/users/<name>", ["DELETE"])
+    def users_delete(database_id: str, name: str) -> Response:
+        contents.delete_user(database_id, name)
+        return nothing()
+
+
+def add_domain_routes(route: Route, do: DigitalOcean) -> None:
+    domains = do.domains
+
+    @route("/v2/domains", ["POST"])
+    def domains_create() -> Response:
+        return answer({"domain": domains.create(body())}, 201)
+
+    @route("/v2/domains", ["GET"])
+    def domains_list() -> Response:
+        listed = list(domains.by_name.values())
+        return answer({"domains": listed, "links": {}, "meta": {"total": len(listed)}})
+
+    @route("/v2/domains/<name>", ["GET"])
+    def domains_get(name: str) -> Response:
+        return answer({"domain": domains.get(name)})
+
+    @route("/v2/domains/<name>", ["DELETE"])
+    def domains_delete(name: str) -> Response:
+        domains.delete(name)
+        return nothing()
+
+    @route("/v2/domains/<name>/records", ["POST"])
+    def records_create(name: str) -> Response:
+        return answer({"domain_record": public_record(domains.create_record(name, body()))}, 201)
+
+    @route("/v2/domains/<name>/records", ["GET"])
+    def records_list(name: str) -> Response:
+        records = domains.records_of(name)
+        return answer({"domain_records": records, "links": {}, "meta": {"total": len(records)}})
+
+    @route("/v2/domains/<name>/records/<int:record_id>", ["GET"])
+    def records_get(name: str, record_id: int) -> Response:
+        return answer({"domain_record": public_record(domains.record(name, record_id))})
+
+    @route("/v2/domains/<name>/records/<int:record_id>", ["PUT", "PATCH"])
+    def records_update(name: str, record_id: int) -> Response:
+        record = domains.update_record(name, record_id, body())
+        return answer({"domain_record": public_record(record)})
+
+    @route("/v2/domains/<name>/records/<int:record_id>", ["DELETE"])
+    def records_delete(name: str, record_id: int) -> Response:
+        domains.delete_record(name, record_id)
+        return nothing()
+
+
+def add_tag_routes(route: Route, do: DigitalOcean) -> None:
+    tags = do.tags
+
+    @route("/v2/tags", ["POST"])
+    def tags_create() -> Response:
+        return answer({"tag": tags.create(body())}, 201)
+
+    @route("/v2/tags/<name>", ["GET"])
+    def tags_get(name: str) -> Response:
+        return answer({"tag": tags.view(name)})
+
+    @route("/v2/tags/<name>", ["DELETE"])
+    def tags_delete(name: str) -> Response:
+        tags.delete(name)
+        return nothing()
+
+    @route("/v2/tags/<name>/resources", ["POST", "DELETE"])
+    def tags_resources(name: str) -> Response:
+        tags.tag_resources(name, body(), add=request.method == "POST")
+        return nothing()
