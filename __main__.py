@@ -33,7 +33,8 @@ edge = Edge(
         settings.edge,
         namespace=settings.app.namespace,
         provider=cluster.provider,
-        depends_on=[app],
+        # Only the namespace: the load balancer (minutes) comes up while the app rolls out.
+        depends_on=[app.namespace],
     ),
 )
 
