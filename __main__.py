@@ -12,6 +12,8 @@ from components.settings import load_settings
 
 settings = load_settings()  # every config key, checked; one error listing every problem
 stack = settings.stack
+for warning in settings.capacity.warnings:  # pods that wait for the autoscaler, or never fit
+    pulumi.log.warn(warning)
 
 # DigitalOcean: a VPC; in it the cluster and both databases, created in parallel.
 network = Network("network", NetworkArgs(stack, settings.network))

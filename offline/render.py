@@ -8,6 +8,8 @@ Writes `build/<stack>/`:
 - `digitalocean.yaml`: the DigitalOcean resources with their settings;
 - `order.txt`: every resource in dependency order;
 - `cost.md`: the monthly cost at the autoscaler's minimum and maximum;
+- `capacity.md`: whether the pods fit the nodes at minNodes, at maxNodes with the api at its
+  maximum, and while a release rolls (components/capacity.py);
 - `first-deploy.md`: the first deploy's estimated critical path and floor, in minutes.
 Secret values are placeholders here (the program runs under mocks) and are written as
 `[secret]`; nothing secret is printed or written.
@@ -150,6 +152,8 @@ def render(stack: str, out_root: Path, simulation: Simulation | None = None) -> 
     phase("estimating the monthly cost")
     (out / "cost.md").write_text(estimate(simulation).markdown())
     (out / "first-deploy.md").write_text(deploy_time.estimate(simulation).markdown())
+    settings = simulation.program["settings"]
+    (out / "capacity.md").write_text(settings.capacity.markdown(stack))
 
     elapsed = time.perf_counter() - started
     phase(
