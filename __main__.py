@@ -12,6 +12,8 @@ from components.settings import load_settings
 
 settings = load_settings()  # every config key, checked; one error listing every problem
 stack = settings.stack
+for warning in settings.capacity.warnings:  # pods that wait for the autoscaler, or never fit
+    pulumi.log.warn(warning)
 
 # DigitalOcean: a VPC; in it the cluster and both databases, created in parallel.
 network = Network("network", NetworkArgs(stack, settings.network))
@@ -33,7 +35,8 @@ edge = Edge(
         settings.edge,
         namespace=settings.app.namespace,
         provider=cluster.provider,
-        depends_on=[app],
+        # Only the namespace: the load balancer (minutes) comes up while the app rolls out.
+        depends_on=[app.namespace],
     ),
 )
 

@@ -382,3 +382,24 @@ DOKS_SYSTEM_PODS: tuple[SystemPod, ...] = (
         basis="derived: as hubble-relay",
     ),
 )
+
+
+# -- How long DigitalOcean takes to create what a first deploy creates -----------------------------
+#
+# Typical minutes, for the render's first-deploy estimate (offline/deploy_time.py). DigitalOcean
+# documents none of them as a figure: its docs say a cluster and a database cluster take
+# "several minutes" to provision and a load balancer "a few minutes"; these are the typical
+# times reported for each (DOKS about 7 min, Managed MySQL about 8, Managed Valkey about 5, a
+# Network Load Balancer about 2) and the app's own steps as they run on a warm cluster (the
+# migration Job and a rollout about 1 min each, most of it pulling images). Estimates, not
+# promises: the point is the shape of the critical path, not its minute.
+CREATION_TIMES_DATE = "2026-11-26"
+CREATION_MINUTES: dict[str, float] = {
+    "vpc": 0.3,
+    "kubernetes-cluster": 7.0,
+    "mysql": 8.0,
+    "valkey": 5.0,
+    "load-balancer": 2.0,  # what a Gateway waits for (its address, Programmed)
+    "migration": 1.0,
+    "rollout": 1.0,
+}

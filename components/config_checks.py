@@ -2,7 +2,8 @@
 
 `components/settings.py` calls these once, collects what they report and raises one
 `ConfigError` with all of it before any resource is registered. `typed_values` reads each
-declared key as its type; `check_platform` and `check_app` check what the values mean.
+declared key as its type; `check_platform` and `check_app` check what the values mean;
+`check_capacity` whether the pods fit the node pool.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import pulumi
 
-from components import catalog
+from components import capacity, catalog
 from components.config_schema import KEYS, KEYS_BY_NAME, WORKLOADS, ConfigKey, ConfigValue
 
 PROJECT = "posts-infra"
@@ -362,3 +363,32 @@ def check_app(get: Callable[[str], Any], problems: list[str]) -> None:
         problems.append("tls: needs hostname (the certificate's name)")
     if get("tls") and "@" not in get("tlsEmail"):
         problems.append("tlsEmail: an e-mail address is required with tls (Let's Encrypt account)")
+
+
+# -- checking: will the pods fit? -----------------------------------------------------------------
+
+CAPACITY_KEYS = (
+    "nodeSize",
+    "minNodes",
+    "maxNodes",
+    "apiMinReplicas",
+    "apiMaxReplicas",
+    "nginxReplicas",
+    "workerReplicas",
+    "frontendReplicas",
+    *(f"{workload}Resources" for workload in (*WORKLOADS, "migrate")),
+)
+
+
+def check_capacity(get: Callable[[str], Any], problems: list[str]) -> capacity.Report | None:
+    """Whether the pods fit the node pool (components/capacity.py). Pods that do not fit at
+    their minimum even on maxNodes are a problem; the report carries the warnings. None when a
+    key it reads already has a problem (its own message says what to fix first)."""
+    if any(problem.split(":", 1)[0] in CAPACITY_KEYS for problem in problems):
+        return None
+    plan = capacity.plan_from_config(get)
+    if plan is None:
+        return None
+    report = capacity.assess(plan)
+    problems.extend(report.problems)
+    return report

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import pulumi
 import pulumi.runtime.config as runtime_config
 
-from components import config_checks
+from components import capacity, config_checks
 from components.config_schema import WORKLOADS, ConfigValue
 
 PROJECT = config_checks.PROJECT
@@ -186,6 +186,9 @@ class Settings:
     data: DataSettings
     app: AppSettings
     edge: EdgeSettings
+    # Whether the pods fit the node pool; its warnings are the program's to log, and the render
+    # writes it as capacity.md.
+    capacity: capacity.Report
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -208,8 +211,10 @@ def parse_settings(stack: str, raw: RawConfig) -> Settings:
         raw.values, raw.secret_keys, get("kubernetesAuth"), problems
     )
     config_checks.check_app(get, problems)
+    fit = config_checks.check_capacity(get, problems)
     if problems:
         raise ConfigError(stack, problems)
+    assert fit is not None  # computed whenever the keys it reads have no problem
 
     prefix = f"posts-{stack}"
     return Settings(
@@ -247,6 +252,7 @@ def parse_settings(stack: str, raw: RawConfig) -> Settings:
             },
         ),
         edge=_fill(EdgeSettings, values),
+        capacity=fit,
     )
 
 

@@ -1,5 +1,5 @@
 """Diff what stacks would deploy at two git revisions, offline: Kubernetes objects, DigitalOcean
-resources and monthly cost, as Markdown fit for a pull-request comment.
+resources, monthly cost and whether the pods fit, as Markdown fit for a pull-request comment.
 
     ./scripts/diff [stack ...] [--base main] [--head REV] [--output FILE]
 
@@ -54,6 +54,7 @@ class Render:
     by_resource: bool = True  # False for renders from before objects named their resource
     error: str | None = None  # why this side could not be rendered
     cost: tuple[str, str] | None = None  # the monthly total at min and max nodes
+    capacity: str | None = None  # capacity.md (None: a revision from before it)
 
 
 def git(*args: str) -> str:
@@ -133,7 +134,29 @@ def read_render(folder: Path) -> Render:
         match = TOTAL_ROW.match(line)
         if match:
             render.cost = (match.group(1), match.group(2))
+    capacity = folder / "capacity.md"
+    if capacity.exists():
+        render.capacity = capacity.read_text()
     return render
+
+
+def capacity_verdicts(text: str | None) -> str:
+    """`no / only largest first / no`: the fits column of capacity.md's scenario table, in
+    its order (minimum, api maximum, release); "" when there is none."""
+    if text is None:
+        return ""
+    lines = text.splitlines()
+    header = next((i for i, line in enumerate(lines) if line.startswith("| scenario |")), None)
+    if header is None:
+        return ""
+    names = [cell.strip() for cell in lines[header].strip("|").split("|")]
+    verdicts = []
+    for line in lines[header + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = dict(zip(names, (c.strip() for c in line.strip("|").split("|")), strict=False))
+        verdicts.append(cells.get("fits", "?"))
+    return " / ".join(verdicts)
 
 
 def by_label(render: Render) -> dict[str, Item]:
@@ -177,6 +200,18 @@ class StackDiff:
         return status + counts
 
     @property
+    def capacity(self) -> str:
+        """Whether the pods fit (minimum / api maximum / release), and its change."""
+        old, new = self.base.capacity, self.head.capacity
+        after = capacity_verdicts(new) or "none"
+        if old == new:
+            return after if new else ""
+        before = capacity_verdicts(old) or "none"
+        if before == after:
+            return f"{after} (figures changed)"
+        return f"{before} → **{after}**"
+
+    @property
     def cost(self) -> str:
         old, new = self.base.cost, self.head.cost
         if old == new:
@@ -202,10 +237,11 @@ def compare(stack: str, base: Render, head: Render) -> StackDiff:
 
 def summary(diffs: list[StackDiff]) -> list[str]:
     rows = [
-        "| stack | objects and resources | monthly cost at min and max nodes |",
-        "|---|---|---|",
+        "| stack | objects and resources | monthly cost at min and max nodes |"
+        " pods fit: minimum / api maximum / release |",
+        "|---|---|---|---|",
     ]
-    rows += [f"| `{d.stack}` | {d.headline} | {d.cost} |" for d in diffs]
+    rows += [f"| `{d.stack}` | {d.headline} | {d.cost} | {d.capacity} |" for d in diffs]
     return [*rows, ""]
 
 
@@ -221,6 +257,20 @@ def section(diff: StackDiff) -> str:
         return "\n".join(lines)
     if diff.cost:
         lines += [f"Monthly cost at min and max nodes: {diff.cost}", ""]
+    if diff.capacity:
+        lines += [f"Pods fit (minimum / api maximum / release): {diff.capacity}", ""]
+    if base.capacity != head.capacity:
+        lines += [
+            "<details><summary><code>~ capacity.md</code> (will the pods fit?)</summary>",
+            "",
+            "```diff",
+            object_diff(
+                Item("capacity.md", base.capacity or ""), Item("capacity.md", head.capacity or "")
+            ).rstrip("\n"),
+            "```",
+            "</details>",
+            "",
+        ]
     if not (added or changed or removed):
         lines += ["No change to any Kubernetes object or DigitalOcean resource.", ""]
     for sign, group in (("+", added), ("~", changed), ("-", removed)):

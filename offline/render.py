@@ -7,7 +7,10 @@ Writes `build/<stack>/`:
   headed by a comment naming its Pulumi resource (what `offline/diff.py` matches on);
 - `digitalocean.yaml`: the DigitalOcean resources with their settings;
 - `order.txt`: every resource in dependency order;
-- `cost.md`: the monthly cost at the autoscaler's minimum and maximum.
+- `cost.md`: the monthly cost at the autoscaler's minimum and maximum;
+- `capacity.md`: whether the pods fit the nodes at minNodes, at maxNodes with the api at its
+  maximum, and while a release rolls (components/capacity.py);
+- `first-deploy.md`: the first deploy's estimated critical path and floor, in minutes.
 Secret values are placeholders here (the program runs under mocks) and are written as
 `[secret]`; nothing secret is printed or written.
 """
@@ -29,18 +32,19 @@ from offline.simulate import REPO, Registration, Simulation, redact
 HEADER_PREFIX = "# pulumi resource: "
 
 
-def apply_order(simulation: Simulation) -> list[Registration]:
-    """Dependencies first; among independent resources, a stable order by URN."""
+def dependency_graph(simulation: Simulation) -> dict[str, set[str]]:
+    """Each custom resource's URN -> the URNs of the custom resources it waits for (depending on
+    a component means waiting for all of that component's resources)."""
     custom = [r for r in simulation.registrations if r.custom]
-    by_urn = {r.urn: r for r in custom}
+    known = {r.urn for r in custom}
     components = {r.urn for r in simulation.registrations if not r.custom}
 
     def direct(registration: Registration) -> set[str]:
         found: set[str] = set()
         for urn in registration.dependencies:
-            if urn in by_urn:
+            if urn in known:
                 found.add(urn)
-            elif urn in components:  # depending on a component means on all of its children
+            elif urn in components:
                 found |= {
                     r.urn
                     for r in custom
@@ -48,10 +52,16 @@ def apply_order(simulation: Simulation) -> list[Registration]:
                 }
         return found
 
-    needs = {r.urn: direct(r) for r in custom}
+    return {r.urn: direct(r) for r in custom}
+
+
+def apply_order(simulation: Simulation) -> list[Registration]:
+    """Dependencies first; among independent resources, a stable order by URN."""
+    by_urn = {r.urn: r for r in simulation.registrations if r.custom}
+    needs = dependency_graph(simulation)
     ordered: list[Registration] = []
     done: set[str] = set()
-    while len(ordered) < len(custom):
+    while len(ordered) < len(by_urn):
         ready = sorted(urn for urn in needs if urn not in done and needs[urn] <= done)
         if not ready:  # a cycle cannot come from Pulumi; keep going deterministically
             ready = sorted(urn for urn in needs if urn not in done)[:1]
@@ -92,6 +102,7 @@ def header(registration: Registration) -> str:
 
 def render(stack: str, out_root: Path, simulation: Simulation | None = None) -> Path:
     """Write `out_root/<stack>/`; evaluates the program unless given that stack's simulation."""
+    from offline import deploy_time
     from offline.cost import estimate
 
     def phase(text: str) -> None:
@@ -140,6 +151,9 @@ def render(stack: str, out_root: Path, simulation: Simulation | None = None) -> 
 
     phase("estimating the monthly cost")
     (out / "cost.md").write_text(estimate(simulation).markdown())
+    (out / "first-deploy.md").write_text(deploy_time.estimate(simulation).markdown())
+    settings = simulation.program["settings"]
+    (out / "capacity.md").write_text(settings.capacity.markdown(stack))
 
     elapsed = time.perf_counter() - started
     phase(

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from offline.simulate import MOCK_GATEWAY_IP, Simulation, run_stack
 from tests.k8s import k8s
-from tests.kinds import DNS_RECORD, GATEWAY, HELM_RELEASE, HTTP_ROUTE
+from tests.kinds import (
+    CRON_JOB,
+    DEPLOYMENT,
+    DNS_RECORD,
+    GATEWAY,
+    HELM_RELEASE,
+    HTTP_ROUTE,
+    JOB,
+    NAMESPACE,
+    SECRET,
+)
 
 
 def _route_targets(simulation: Simulation) -> dict[str, str]:
@@ -28,6 +38,15 @@ def test_gateway_uses_the_managed_cilium_class_and_a_named_load_balancer(dev: Si
         ("http", "HTTP", 80)
     ]
     assert gateway.value("metadata.annotations")["pulumi.com/waitFor"] == "condition=Programmed"
+
+
+def test_the_gateway_waits_for_its_namespace_only_not_for_the_rollout(dev: Simulation) -> None:
+    """Its load balancer takes minutes: it comes up while the databases and the app do."""
+    gateway = k8s(dev, GATEWAY, "posts")
+    assert dev.depends_on(gateway, dev.one(NAMESPACE))
+    for kind in (DEPLOYMENT, JOB, CRON_JOB, SECRET):
+        for workload in dev.of_type(kind):
+            assert not dev.depends_on(gateway, workload), workload.name
 
 
 def test_api_goes_to_nginx_and_everything_else_to_the_frontend(dev: Simulation) -> None:

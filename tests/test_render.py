@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from offline import deploy_time
 from offline.cost import estimate
 from offline.render import apply_order
 from offline.simulate import REPO, Simulation
@@ -71,6 +72,37 @@ def test_the_render_does_not_depend_on_the_order_resources_were_registered_in(
     reversed_order = dataclasses.replace(dev, registrations=list(reversed(dev.registrations)))
     assert estimate(reversed_order).markdown() == estimate(dev).markdown()
     assert [r.urn for r in apply_order(reversed_order)] == [r.urn for r in apply_order(dev)]
+
+
+def test_first_deploy_estimate_has_no_wait_without_need(dev: Simulation, prod: Simulation) -> None:
+    """Typical times: VPC 0.3, MySQL 8 (the slowest database, slower than the cluster's 7), the
+    migration 1, a rollout 1; the Gateway's 2-minute load balancer starts with the namespace."""
+    for simulation in (dev, prod):
+        estimate = deploy_time.estimate(simulation)
+        assert estimate.floor.minutes == estimate.critical_path.minutes == 10.3
+        assert [name for name, minutes in estimate.floor.steps if minutes] == [
+            "network-vpc",
+            "mysql-cluster",
+            "app-job-migrate",
+            "app-deployment-api",
+        ]
+
+
+def test_first_deploy_estimate_shows_a_gateway_that_waits_for_the_rollout(
+    dev: Simulation,
+) -> None:
+    """As the program was: the Gateway behind the whole app costs its 2 minutes on top."""
+    api = next(r for r in dev.registrations if r.name == "app-deployment-api")
+    waiting = [
+        dataclasses.replace(r, dependencies=[*r.dependencies, api.urn])
+        if r.name == "edge-gateway"
+        else r
+        for r in dev.registrations
+    ]
+    estimate = deploy_time.estimate(dataclasses.replace(dev, registrations=waiting))
+    assert (estimate.critical_path.minutes, estimate.floor.minutes) == (12.3, 10.3)
+    assert estimate.critical_path.steps[-1] == ("edge-gateway", 2.0)
+    assert "waiting without need: 2.0 min" in estimate.markdown()
 
 
 def test_unknown_stack_is_a_clear_error_without_traceback() -> None:

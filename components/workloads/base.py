@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components import workload as w
+from components.capacity import MAX_SURGE_PERCENT
 from components.settings import AppSettings
 
 CONFIG_MAP = "posts"
@@ -85,7 +86,7 @@ class AppContext:
             # New pods must be ready before an old one goes: no capacity dip during a release.
             "strategy": {
                 "type": "RollingUpdate",
-                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0},
+                "rollingUpdate": {"maxSurge": f"{MAX_SURGE_PERCENT}%", "maxUnavailable": 0},
             },
             "template": {
                 "metadata": {

@@ -169,18 +169,22 @@ class StackEnvironment:
         raise AssertionError(f"{what}: not within {timeout:.0f} s (last: {last!r})")
 
     def app_objects(self) -> list[str]:
-        """`kind/name` of every object of the app, in every namespace."""
-        listed = self.kubectl(
+        """`kind/name` of every object of the app the program made, in every namespace: not
+        those that controllers make and delete on their own (the scheduler CronJob's Jobs and
+        pods every minute, ReplicaSets, pods)."""
+        listed = self.kubectl_json(
             "get",
             "all,configmaps,secrets,networkpolicies,poddisruptionbudgets,gateways,httproutes,"
             "ciliumnetworkpolicies,horizontalpodautoscalers",
             "--all-namespaces",
             "-l",
             "app.kubernetes.io/part-of=posts",
-            "-o",
-            "name",
-        ).stdout
-        return sorted(line for line in listed.splitlines() if line)
+        )["items"]
+        return sorted(
+            f"{item['kind'].lower()}/{item['metadata']['name']}"
+            for item in listed
+            if not item["metadata"].get("ownerReferences")
+        )
 
 
 class Environments:

@@ -121,3 +121,20 @@ def test_a_failed_migration_fails_up_naming_the_job_and_the_release_keeps_runnin
     assert {c.name for c in changes(back.events)} == {MIGRATE_JOB}
     assert migrate_jobs(dev).keys() == {f"migrate-{previous}"}
     assert images(dev) == running
+
+
+def test_rolling_back_migrates_with_the_previous_tag_and_returns_every_workload(
+    dev: StackEnvironment,
+) -> None:
+    """docs/operations.md, "Rolling back a release": set the previous tag and `pulumi up`."""
+    previous, running = dev.release, images(dev)
+    release(dev, "c3d4e5f")
+    back = release(dev, previous)
+    # The previous release's migration runs again (nothing pending: a no-op for Laravel), and
+    # completes before any workload returns to that release.
+    assert ordered_after(back.events, MIGRATE_JOB, RELEASED_WORKLOADS) == []
+    job = dev.kubectl_json("get", "job", f"migrate-{previous}", "-n", NAMESPACE)
+    assert job["status"].get("succeeded") == 1
+    assert migrate_jobs(dev).keys() == {f"migrate-{previous}"}
+    assert images(dev) == running
+    dev.workspace.pulumi("preview", "--expect-no-changes")
