@@ -15,12 +15,24 @@ from offline.diff import read_render, stack_section
 from offline.render import render
 from offline.simulate import Simulation, run_stack
 
+# dev as it was before this check made it start with two nodes: 1 to 2 s-2vcpu-4gb nodes. The
+# figures below are worked out on it.
+ONE_TO_TWO = {"minNodes": "1", "maxNodes": "2"}
 # The borderline pair (also run on the real scheduler: tests/e2e/test_capacity.py): dev's nodes,
 # 3 api pods at the HPA's maximum on 2 nodes. 699m fits; 700m does not, although the cluster has
 # 96m more than all the requests together: no node has 700m left for the third api pod.
-BORDERLINE = {"apiMinReplicas": "2", "apiMaxReplicas": "3", "workerReplicas": "1"}
+BORDERLINE = {**ONE_TO_TWO, "apiMinReplicas": "2", "apiMaxReplicas": "3", "workerReplicas": "1"}
 JUST_FITS = {**BORDERLINE, "apiResources": "699m/256Mi/512Mi"}
 JUST_DOES_NOT_FIT = {**BORDERLINE, "apiResources": "700m/256Mi/512Mi"}
+
+
+@pytest.fixture(scope="module")
+def small() -> Simulation:
+    return run_stack("dev", ONE_TO_TWO)
+
+
+def render_small(folder: Path, **overrides: str) -> Path:
+    return render("dev", folder, run_stack("dev", {**ONE_TO_TWO, **overrides}))
 
 
 def report(simulation: Simulation) -> capacity.Report:
@@ -58,10 +70,18 @@ def test_a_node_keeps_what_dokss_daemonsets_leave() -> None:
     ]
 
 
-def test_dev_fits_its_minimum_only_once_the_autoscaler_adds_its_second_node(
-    dev: Simulation,
-) -> None:
+def test_dev_fits_everywhere_on_its_two_to_three_nodes(dev: Simulation) -> None:
     minimum, api_maximum, release = report(dev).outcomes
+    assert row(minimum) == (2, 2704, 3800, 3362, 5120, "yes", {}, 2)
+    assert row(api_maximum) == (3, 4206, 5700, 4841, 7680, "yes", {}, 2)
+    assert row(release) == (2, 3029, 3800, 3714, 5120, "yes", {}, 2)
+    assert report(dev).warnings == () and dev.warnings == []
+
+
+def test_one_node_of_dev_fits_its_minimum_only_once_the_autoscaler_adds_a_second(
+    small: Simulation,
+) -> None:
+    minimum, api_maximum, release = report(small).outcomes
     # 1 node: 502m DaemonSets + 200m coredns + api 4 x 250m, nginx 2 x 50m, worker 2 x 100m,
     # frontend 2 x 25m, scheduler 50m, migrate 100m = 2202m of 1900m.
     assert row(minimum) == (
@@ -121,10 +141,10 @@ def test_the_three_scenarios_count_these_pods(dev: Simulation) -> None:
         "migrate": 0,
     }
     assert (capacity.scenario_nodes(plan, "minimum"), capacity.scenario_nodes(plan, "release")) == (
-        1,
-        1,
+        2,
+        2,
     )
-    assert capacity.scenario_nodes(plan, "api maximum") == 2
+    assert capacity.scenario_nodes(plan, "api maximum") == 3
 
 
 def test_the_check_counts_the_pods_the_program_deploys(dev: Simulation, prod: Simulation) -> None:
@@ -258,7 +278,7 @@ def test_whatever_the_order_is_a_guarantee_and_largest_first_errs_both_ways_rare
 
 def test_config_that_can_never_fit_is_refused_naming_the_keys_to_change() -> None:
     with pytest.raises(ConfigError) as caught:
-        run_stack("dev", {"apiMinReplicas": "9", "apiMaxReplicas": "9"})
+        run_stack("dev", {**ONE_TO_TWO, "apiMinReplicas": "9", "apiMaxReplicas": "9"})
     assert len(caught.value.problems) == 1
     problem = caught.value.problems[0]
     assert problem.startswith(
@@ -274,7 +294,7 @@ def test_config_that_can_never_fit_is_refused_naming_the_keys_to_change() -> Non
 
 def test_a_pod_larger_than_any_node_is_refused_with_the_size_to_choose() -> None:
     with pytest.raises(ConfigError) as caught:
-        run_stack("dev", {"workerResources": "100m/3Gi/3Gi"})
+        run_stack("dev", {**ONE_TO_TWO, "workerResources": "100m/3Gi/3Gi"})
     (problem,) = caught.value.problems
     assert problem.startswith("nodeSize: the pods at their minimum do not fit even on maxNodes")
     assert "No number of s-2vcpu-4gb nodes fits them." in problem
@@ -294,7 +314,9 @@ def test_the_refusal_joins_the_other_problems_and_nothing_is_registered(
         simulate, "_make_monitor", lambda mocks, registrations: original(mocks, captured)
     )
     with pytest.raises(ConfigError) as caught:
-        run_stack("dev", {"region": "mars1", "apiMinReplicas": "9", "apiMaxReplicas": "9"})
+        run_stack(
+            "dev", {**ONE_TO_TWO, "region": "mars1", "apiMinReplicas": "9", "apiMaxReplicas": "9"}
+        )
     assert [p.split(":", 1)[0] for p in caught.value.problems] == ["region", "maxNodes"]
     assert captured == []
 
@@ -311,10 +333,11 @@ def test_a_key_the_check_reads_that_is_bad_gets_its_own_message_only() -> None:
         assert "do not fit" not in str(caught.value)
 
 
-def test_dev_warns_with_the_numbers_that_it_fits_only_once_the_autoscaler_adds_a_node(
-    dev: Simulation,
+def test_a_stack_that_fits_only_once_the_autoscaler_adds_a_node_warns_with_the_numbers(
+    small: Simulation,
 ) -> None:
-    assert dev.warnings == [
+    """dev as it was, one node at least: the warning that made it start with two."""
+    assert small.warnings == [
         "minNodes: the pods at their minimum do not fit on minNodes = 1 s-2vcpu-4gb node(s):"
         " with DOKS's own they request 2202m CPU of 1900m and 2907 MiB of 2560 MiB allocatable,"
         " and 5 pods (worker 2, nginx 2, frontend 1, placed largest first) would stay Pending"
@@ -322,7 +345,6 @@ def test_dev_warns_with_the_numbers_that_it_fits_only_once_the_autoscaler_adds_a
         " will not shrink below 2. Set minNodes to 2 to start with them (+$24.00/month at the"
         " minimum), or lower apiMinReplicas or apiResources."
     ]
-    assert run_stack("dev", {"minNodes": "2"}).warnings == []
 
 
 def test_an_hpa_maximum_beyond_max_nodes_warns() -> None:
@@ -338,7 +360,7 @@ def test_an_hpa_maximum_beyond_max_nodes_warns() -> None:
 
 
 def test_a_release_that_can_never_roll_warns() -> None:
-    warnings = run_stack("dev", {"apiMinReplicas": "8"}).warnings
+    warnings = run_stack("dev", {**ONE_TO_TWO, "apiMinReplicas": "8"}).warnings
     (release,) = [w for w in warnings if w.startswith("maxNodes:")]
     assert "a release's extra pods do not fit even on maxNodes = 2" in release
     assert "the rollout cannot finish" in release
@@ -353,23 +375,21 @@ def test_the_render_writes_capacity_md(renders: dict[str, Path], dev: Simulation
     assert text == report(dev).markdown("dev")
     assert text.startswith("# Will the pods fit? dev\n")
     assert (
-        "| minimum | 1 (minNodes) | 2202m / 1900m | -15.9% | 2907 / 2560 MiB | -13.6% | no"
-        " | 5 (worker 2, nginx 2, frontend 1) | 2 |"
+        "| minimum | 2 (minNodes) | 2704m / 3800m | 28.8% | 3362 / 5120 MiB | 34.3% | yes"
+        " | none | 2 |"
     ) in text
     assert (
-        "| api maximum | 2 (maxNodes) | 3704m / 3800m | 2.5% | 4386 / 5120 MiB | 14.3%"
-        " | only largest first | none | 2 |"
+        "| api maximum | 3 (maxNodes) | 4206m / 5700m | 26.2% | 4841 / 7680 MiB | 37.0%"
+        " | yes | none | 2 |"
     ) in text
     assert "| api | 250m | 256 MiB | 4 | 8 | 5 |" in text
     assert "| migrate (Job) | 100m | 256 MiB | 1 | 1 | 0 |" in text
     assert "| cilium (DOKS DaemonSet) | 300m | 300 MiB | 1 per node |" in text
 
 
-def test_the_diff_shows_a_change_in_whether_the_pods_fit(
-    renders: dict[str, Path], tmp_path: Path
-) -> None:
-    before = read_render(renders["dev"])
-    after = read_render(render("dev", tmp_path, run_stack("dev", {"minNodes": "2"})))
+def test_the_diff_shows_a_change_in_whether_the_pods_fit(tmp_path: Path) -> None:
+    before = read_render(render_small(tmp_path / "before"))
+    after = read_render(render_small(tmp_path / "after", minNodes="2"))
     text = stack_section("dev", before, after)
     assert (
         "Pods fit (minimum / api maximum / release): no / only largest first / no"
@@ -383,13 +403,9 @@ def test_the_diff_shows_a_change_in_whether_the_pods_fit(
     assert "capacity.md" not in same
 
 
-def test_the_diff_shows_new_figures_when_the_verdicts_stay(
-    renders: dict[str, Path], tmp_path: Path
-) -> None:
-    before = read_render(renders["dev"])
-    after = read_render(
-        render("dev", tmp_path, run_stack("dev", {"nginxResources": "60m/64Mi/128Mi"}))
-    )
+def test_the_diff_shows_new_figures_when_the_verdicts_stay(tmp_path: Path) -> None:
+    before = read_render(render_small(tmp_path / "before"))
+    after = read_render(render_small(tmp_path / "after", nginxResources="60m/64Mi/128Mi"))
     text = stack_section("dev", before, after)
     assert "no / only largest first / no (figures changed)" in text
     assert "+| api maximum | 2 (maxNodes) | 3724m / 3800m | 2.0% |" in text
@@ -402,7 +418,7 @@ def test_a_base_from_before_capacity_md_shows_none(
     base = read_render(renders["dev"])
     base.capacity = None
     text = stack_section("dev", base, head)
-    assert "none → **no / only largest first / no**" in text
+    assert "none → **yes / yes / yes**" in text
 
 
 def test_every_node_size_has_what_the_check_needs() -> None:

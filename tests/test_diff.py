@@ -37,7 +37,7 @@ def test_a_release_changes_the_workloads_and_renames_the_migrate_job(
         assert f"<code>~ {workload}</code>" in text
     assert "-        image: docker.io/martinjoo/posts-api:3f9c2e7" in text
     assert "+        image: docker.io/martinjoo/posts-api:4a5b6c7" in text
-    assert "Monthly cost at min and max nodes: $69.00 to $93.00" in text  # unchanged
+    assert "Monthly cost at min and max nodes: $93.00 to $117.00" in text  # unchanged
 
 
 def test_a_bigger_node_pool_shows_in_the_cluster_and_the_cost(
@@ -46,8 +46,8 @@ def test_a_bigger_node_pool_shows_in_the_cluster_and_the_cost(
     text = stack_section("dev", dev_before, render_with(tmp_path, maxNodes="4"))
     assert text.startswith("### `dev`: 0 added, 1 changed, 0 removed")
     assert "<code>~ KubernetesCluster cluster-doks</code> (DigitalOcean)" in text
-    assert "-    maxNodes: 2\n+    maxNodes: 4" in text
-    assert "$69.00 to $93.00 → **$69.00 to $141.00**" in text
+    assert "-    maxNodes: 3\n+    maxNodes: 4" in text
+    assert "$93.00 to $117.00 → **$93.00 to $141.00**" in text
 
 
 def test_objects_only_on_one_side_are_added_or_removed(dev_before: Render, tmp_path: Path) -> None:
@@ -144,7 +144,7 @@ def test_the_command_diffs_the_working_tree_against_main_with_each_side_from_git
     text = result.stdout
     assert text.startswith(MARKER + "\n## Offline render diff")
     assert "(merge base with `main`) → head the working tree (with uncommitted changes)" in text
-    assert "| `dev` | 0 added, 6 changed, 0 removed | $69.00 to $93.00 |" in text
+    assert "| `dev` | 0 added, 6 changed, 0 removed | $93.00 to $117.00 |" in text
     assert "<code>~ Job posts/migrate-4a5b6c7 (was posts/migrate-3f9c2e7)</code>" in text
     assert str(tmp_path) not in text and "offline-placeholder" not in text
     assert not (repo / "build").exists(), "the diff overwrote the user's build/"

@@ -27,7 +27,7 @@ def test_cluster_joins_the_vpc_with_vpc_native_subnets(dev: Simulation) -> None:
 
 @pytest.mark.parametrize(
     ("stack", "size", "low", "high"),
-    [("dev", "s-2vcpu-4gb", 1, 2), ("prod", "s-4vcpu-8gb", 2, 5)],
+    [("dev", "s-2vcpu-4gb", 2, 3), ("prod", "s-4vcpu-8gb", 2, 5)],
 )
 def test_default_node_pool_autoscales_within_the_stack_bounds(
     stack: str, size: str, low: int, high: int, dev: Simulation, prod: Simulation

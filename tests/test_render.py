@@ -58,8 +58,8 @@ def test_apply_order_puts_dependencies_first(dev: Simulation) -> None:
 
 
 def test_cost_at_min_and_max_nodes(dev: Simulation, prod: Simulation) -> None:
-    # dev: 1..2 x $24 nodes, $15 MySQL, $15 Valkey, $15 load balancer
-    assert (estimate(dev).total_min, estimate(dev).total_max) == (69.0, 93.0)
+    # dev: 2..3 x $24 nodes, $15 MySQL, $15 Valkey, $15 load balancer
+    assert (estimate(dev).total_min, estimate(dev).total_max) == (93.0, 117.0)
     # prod: 2..5 x $48, HA $40, MySQL 2 x $60, Valkey 2 x $30, LB $15
     assert (estimate(prod).total_min, estimate(prod).total_max) == (331.0, 475.0)
 

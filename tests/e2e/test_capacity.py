@@ -46,8 +46,14 @@ TOKEN = "dop_v1_" + "cap0" * 16
 HOLD_SECONDS = 3600.0  # the migrate Job's pod stays Running for the whole test
 WORKLOAD_KINDS = ("Deployment", "Job", "CronJob")
 NAME_LABEL = "app.kubernetes.io/name"
-# The pair, as in tests/test_capacity.py: 3 api pods at the HPA's maximum on dev's 2 nodes.
-BORDERLINE = {"apiMinReplicas": "2", "apiMaxReplicas": "3", "workerReplicas": "1"}
+# The pair, as in tests/test_capacity.py: 3 api pods at the HPA's maximum on 2 of dev's nodes.
+BORDERLINE = {
+    "minNodes": "1",
+    "maxNodes": "2",
+    "apiMinReplicas": "2",
+    "apiMaxReplicas": "3",
+    "workerReplicas": "1",
+}
 JUST_FITS = {**BORDERLINE, "apiResources": "699m/256Mi/512Mi"}
 JUST_DOES_NOT_FIT = {**BORDERLINE, "apiResources": "700m/256Mi/512Mi"}
 
