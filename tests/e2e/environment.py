@@ -14,7 +14,6 @@ import contextlib
 import json
 import secrets
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from components.config_schema import KEYS_BY_NAME
 from tests.e2e.controlplane import LocalControlPlane
 from tests.e2e.do_standin import StandIn
 from tests.e2e.prism import PrismProxy
+from tests.e2e.processes import wait_until
 from tests.e2e.toolchain import REPO, Toolchain
 from tests.e2e.workspace import Run, Workspace
 
@@ -159,14 +159,7 @@ class StackEnvironment:
 
     def wait_for(self, what: str, condition: Any, timeout: float = 60.0) -> Any:
         """Polls `condition()` until it returns something truthy."""
-        deadline = time.monotonic() + timeout
-        last: Any = None
-        while time.monotonic() < deadline:
-            last = condition()
-            if last:
-                return last
-            time.sleep(0.5)
-        raise AssertionError(f"{what}: not within {timeout:.0f} s (last: {last!r})")
+        return wait_until(what, condition, timeout, interval=0.5)
 
     def app_objects(self) -> list[str]:
         """`kind/name` of every object of the app the program made, in every namespace: not

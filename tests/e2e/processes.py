@@ -14,9 +14,10 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 _PR_SET_PDEATHSIG = 1
 
@@ -94,6 +95,21 @@ def port_open(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.2)
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_until(
+    what: str, condition: Callable[[], Any], timeout: float, interval: float = 0.2
+) -> Any:
+    """Polls `condition()` until it returns something truthy, and returns that; fails naming
+    `what` and the last value after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f} s (last: {value!r})")
+        time.sleep(interval)
 
 
 def wait_for_port(port: int, timeout: float, process: Process | None = None) -> None:

@@ -25,7 +25,6 @@ Where this differs from a deploy, and why:
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +39,7 @@ from components import capacity
 from offline.render import render
 from offline.simulate import run_stack
 from tests.e2e.controlplane import LocalControlPlane
+from tests.e2e.processes import wait_until
 from tests.e2e.toolchain import toolchain_dir
 
 TOKEN = "dop_v1_" + "cap0" * 16
@@ -99,17 +99,6 @@ def grow(plane: LocalControlPlane, node_size: str, count: int) -> None:
         have = 1
     if count > have:
         plane.add_nodes(node_size, count - have)
-
-
-def _wait(what: str, check: Any, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:.0f} s: {what}")
-        time.sleep(0.2)
 
 
 def _unschedulable(pod: dict[str, Any]) -> bool:
@@ -197,7 +186,7 @@ def deploy(
                 p["spec"].get("nodeName") or _unschedulable(p) for p in found
             )
 
-        _wait(f"{count} {name} pod(s) scheduled or reported Unschedulable", settled)
+        wait_until(f"{count} {name} pod(s) scheduled or reported Unschedulable", settled, 60)
 
     tally: Tally = {}
     for name in names:
@@ -227,7 +216,7 @@ def clear(plane: LocalControlPlane, namespace: str) -> None:
         "--force",
         "--wait=false",
     )
-    _wait("the namespace's pods are gone", lambda: not _pods(plane, namespace))
+    wait_until("the namespace's pods are gone", lambda: not _pods(plane, namespace), 60)
 
 
 def free_cpu_per_node(plane: LocalControlPlane) -> list[int]:

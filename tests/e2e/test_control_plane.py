@@ -18,6 +18,7 @@ import pytest
 
 from components import catalog
 from tests.e2e.controlplane import LocalControlPlane
+from tests.e2e.processes import wait_until
 from tests.e2e.toolchain import toolchain_dir
 
 NODE_SIZE = "s-2vcpu-4gb"  # dev's nodeSize
@@ -47,17 +48,6 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCon
         plane.add_nodes(NODE_SIZE, NODE_COUNT)
         plane.kubectl("create", "namespace", NAMESPACE)
         yield plane
-
-
-def _wait(what: str, check: Any, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:.0f} s: {what}")
-        time.sleep(0.2)
 
 
 def _job(name: str, workload: str, version: str) -> dict[str, Any]:
@@ -173,7 +163,7 @@ def test_doks_system_pods_are_scheduled_with_their_requests(
             c["type"] == "PodScheduled" and c.get("reason") == "Unschedulable" for c in conditions
         )
 
-    _wait("too-big reported Unschedulable", unschedulable)
+    wait_until("too-big reported Unschedulable", unschedulable, 30)
     control_plane.kubectl("delete", "pod", "too-big", "-n", NAMESPACE, "--wait=false")
 
 
@@ -208,15 +198,17 @@ def test_a_deployment_becomes_available(control_plane: LocalControlPlane) -> Non
 
 def test_a_job_completes(control_plane: LocalControlPlane) -> None:
     control_plane.apply(_job("scheduler-run", "scheduler", "1"))
-    assert _wait("job completes", lambda: _job_condition(control_plane, "scheduler-run")) == (
-        "Complete"
-    )
+    assert wait_until(
+        "job completes", lambda: _job_condition(control_plane, "scheduler-run"), 30
+    ) == ("Complete")
 
 
 def test_the_migrate_job_is_held_then_completes(control_plane: LocalControlPlane) -> None:
     began = time.monotonic()
     control_plane.apply(_job("migrate-good", "migrate", "3f9c2e7"))
-    result = _wait("migrate job finishes", lambda: _job_condition(control_plane, "migrate-good"))
+    result = wait_until(
+        "migrate job finishes", lambda: _job_condition(control_plane, "migrate-good"), 30
+    )
     took = time.monotonic() - began
     print(f"\nmigrate Job completed after {took:.1f} s (hold {HOLD_SECONDS} s)")
     assert result == "Complete"
@@ -226,7 +218,9 @@ def test_the_migrate_job_is_held_then_completes(control_plane: LocalControlPlane
 def test_a_migrate_job_with_a_failing_tag_fails(control_plane: LocalControlPlane) -> None:
     began = time.monotonic()
     control_plane.apply(_job("migrate-bad", "migrate", FAILING_TAG))
-    result = _wait("migrate job finishes", lambda: _job_condition(control_plane, "migrate-bad"))
+    result = wait_until(
+        "migrate job finishes", lambda: _job_condition(control_plane, "migrate-bad"), 30
+    )
     took = time.monotonic() - began
     assert result == "Failed"
     assert took >= HOLD_SECONDS
@@ -280,7 +274,7 @@ def test_a_gateway_is_programmed_with_an_address(control_plane: LocalControlPlan
             return None
         return dict(got["status"])
 
-    status = _wait("Programmed at generation 1", lambda: observed(1))
+    status = wait_until("Programmed at generation 1", lambda: observed(1), 30)
     assert status["addresses"] == [{"type": "IPAddress", "value": control_plane.gateway_address}]
     assert control_plane.gateway_address.startswith("192.0.2.")  # TEST-NET-1
     assert [c["type"] for c in status["conditions"]] == ["Accepted", "Programmed"]
@@ -290,7 +284,7 @@ def test_a_gateway_is_programmed_with_an_address(control_plane: LocalControlPlan
         got = observed(1)
         return got is not None and got["listeners"][0]["attachedRoutes"] == 1
 
-    _wait("the route counted on its listener", attached_routes)
+    wait_until("the route counted on its listener", attached_routes, 30)
 
     # A spec change is a new generation: the status follows it.
     extra = {"name": "extra", "protocol": "HTTP", "port": 8080}
@@ -304,7 +298,7 @@ def test_a_gateway_is_programmed_with_an_address(control_plane: LocalControlPlan
         "-p",
         json.dumps([{"op": "add", "path": "/spec/listeners/-", "value": extra}]),
     )
-    status = _wait("Programmed at generation 2", lambda: observed(2))
+    status = wait_until("Programmed at generation 2", lambda: observed(2), 30)
     assert {listener["name"] for listener in status["listeners"]} == {"http", "extra"}
 
 

@@ -10,26 +10,14 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
+from components.catalog import REGIONS  # the regions offering DOKS, MySQL and Valkey
+
 JSON = dict[str, Any]
 Key = TypeVar("Key")
 Value = TypeVar("Value")
 
 # uuid5 namespace of every ID the stand-in hands out: the same run gives the same IDs.
 ID_NAMESPACE = uuid.UUID("6f1c1d0e-7b55-4a8e-9d0c-2f4a7d9e3b10")
-REGIONS: dict[str, str] = {
-    "nyc1": "New York 1",
-    "nyc3": "New York 3",
-    "sfo2": "San Francisco 2",
-    "sfo3": "San Francisco 3",
-    "tor1": "Toronto 1",
-    "atl1": "Atlanta 1",
-    "ams3": "Amsterdam 3",
-    "lon1": "London 1",
-    "fra1": "Frankfurt 1",
-    "blr1": "Bangalore 1",
-    "sgp1": "Singapore 1",
-    "syd1": "Sydney 1",
-}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # Not a certificate: DigitalOcean's CA endpoints return a PEM, nothing here parses it.
 DUMMY_CA_PEM = (
