@@ -23,6 +23,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if E2E_DIR in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.xdist_group(worker_group(item)))
+
+
+def stack_of(item: pytest.Item) -> str | None:
+    """The stack whose environment a test uses: `dev_env`, `prod_env`, or a parametrized `env`."""
+    fixtures = getattr(item, "fixturenames", ())
+    for stack in ("dev", "prod"):
+        if f"{stack}_env" in fixtures:
+            return stack
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "env" in callspec.params:
+        return str(callspec.params["env"])
+    return None
+
+
+def worker_group(item: pytest.Item) -> str:
+    """`./scripts/e2e` runs on two workers (`-n 2 --dist loadgroup`): one runs every scenario of
+    the dev stack, in file order, on the dev stack's environment; the other the prod stack's
+    scenarios, in file order too, and the tests that bring their own pieces (the contract check,
+    the control plane, capacity on its own control planes, the order check). Each group is one
+    unit of work, so a worker runs its group alone and in order, as one process did before."""
+    return "dev-stack" if stack_of(item) == "dev" else "prod-stack-and-self-contained"
 
 
 @pytest.fixture(scope="session")
