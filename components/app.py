@@ -21,13 +21,13 @@ from components.settings import AppSettings, NetworkSettings
 from components.workloads.api import api
 from components.workloads.base import CONFIG_MAP, SECRET, AppContext
 from components.workloads.frontend import frontend
-from components.workloads.migrate import migrate_job, migrate_job_name
+from components.workloads.migrate import migrate_job
 from components.workloads.network_policies import network_policies
 from components.workloads.nginx import nginx
 from components.workloads.scheduler import scheduler
 from components.workloads.worker import worker
 
-__all__ = ["AppArgs", "Application", "migrate_job_name"]
+__all__ = ["AppArgs", "Application"]
 
 REGISTRY_SECRET = "posts-registry"
 

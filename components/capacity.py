@@ -425,10 +425,6 @@ class Outcome:
         """Workload -> pods left unscheduled, in the order they were met."""
         return dict(Counter(p.workload for p in self.placement.unscheduled))
 
-    @property
-    def scheduled_counts(self) -> dict[str, int]:
-        return dict(Counter(p.workload for node in self.placement.nodes for p in node))
-
     def requested(self) -> tuple[int, int]:
         """(CPU millicores, memory KiB) requested by every pod: DaemonSets on each node, DOKS's
         Deployments and the app's pods, placed or not."""
@@ -478,11 +474,9 @@ class Outcome:
         return f"{total} pod{'s' if total != 1 else ''} ({listed}, placed largest first)"
 
 
-def assess_scenario(
-    plan: Plan, scenario: ScenarioName, nodes: int | None = None, node_size: str | None = None
-) -> Outcome:
-    """A scenario of the plan on its own node count (or on `nodes` nodes of `node_size`)."""
-    size = node_size or plan.node_size
+def assess_scenario(plan: Plan, scenario: ScenarioName, nodes: int | None = None) -> Outcome:
+    """A scenario of the plan on its own node count (or on `nodes` nodes)."""
+    size = plan.node_size
     count = nodes if nodes is not None else scenario_nodes(plan, scenario)
     counts = app_pod_counts(plan, scenario)
     pods = app_pods(plan, counts)

@@ -157,8 +157,11 @@ def check_platform(get: Callable[[str], Any], problems: list[str]) -> None:
         problems.append(f"minNodes: {min_nodes} is below 1; the pool needs at least one node")
     if max_nodes < min_nodes:
         problems.append(f"maxNodes: {max_nodes} is below minNodes ({min_nodes})")
-    if max_nodes > 100:
-        problems.append(f"maxNodes: {max_nodes} is above 100, DOKS's limit per node pool")
+    if max_nodes > capacity.DOKS_MAX_NODES_PER_POOL:
+        problems.append(
+            f"maxNodes: {max_nodes} is above {capacity.DOKS_MAX_NODES_PER_POOL},"
+            " DOKS's limit per node pool"
+        )
 
     prefix = get("kubernetesVersionPrefix")
     if not _VERSION_PREFIX.match(prefix):
@@ -237,8 +240,6 @@ _REGISTRY = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([.
 _IMAGE_NAME = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-_CPU = re.compile(r"^([0-9]+m|[0-9]+(\.[0-9]{1,3})?)$")
-_MEMORY = re.compile(r"^[0-9]+(Ki|Mi|Gi)$")
 _MUTABLE_TAGS = ("latest", "stable", "main", "master", "edge", "dev")
 SECRET_WORDS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "CREDENTIAL", "PRIVATE")
 SECRET_ENV_NAMES = (
@@ -256,11 +257,6 @@ def looks_secret(env_name: str) -> bool:
     """Whether an environment variable name says it carries a credential."""
     upper = env_name.upper()
     return upper in SECRET_ENV_NAMES or any(word in upper for word in SECRET_WORDS)
-
-
-def _memory_mib(text: str) -> float:
-    number, unit = int(text[:-2]), text[-2:]
-    return number * {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}[unit]
 
 
 def check_app(get: Callable[[str], Any], problems: list[str]) -> None:
@@ -338,15 +334,18 @@ def check_app(get: Callable[[str], Any], problems: list[str]) -> None:
     for workload in (*WORKLOADS, "migrate"):
         name = f"{workload}Resources"
         parts = [part.strip() for part in get(name).split("/")]
-        if (
-            len(parts) != 3
-            or not _CPU.match(parts[0])
-            or not all(_MEMORY.match(part) for part in parts[1:])
-        ):
+        if len(parts) != 3:
             problems.append(
                 f"{name}: '{get(name)}' is not `cpu/memory/memoryLimit` such as 250m/256Mi/512Mi"
             )
-        elif _memory_mib(parts[2]) < _memory_mib(parts[1]):
+            continue
+        cpu = capacity.cpu_millicores(parts[0])
+        memory, limit = (capacity.memory_kib(part) for part in parts[1:])
+        if cpu is None or memory is None or limit is None:
+            problems.append(
+                f"{name}: '{get(name)}' is not `cpu/memory/memoryLimit` such as 250m/256Mi/512Mi"
+            )
+        elif limit < memory:
             problems.append(f"{name}: memory limit {parts[2]} is below the request {parts[1]}")
 
     hostname, domain = get("hostname"), get("dnsDomain")

@@ -22,8 +22,6 @@ import pulumi.runtime.config as runtime_config
 from components import capacity, config_checks
 from components.config_schema import WORKLOADS, ConfigValue
 
-PROJECT = config_checks.PROJECT
-
 
 class ConfigError(pulumi.RunError):
     """Bad stack config: the message lists every problem, one line each."""
@@ -179,7 +177,6 @@ class EdgeSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    project: str
     stack: StackSettings
     network: NetworkSettings
     cluster: ClusterSettings
@@ -218,7 +215,6 @@ def parse_settings(stack: str, raw: RawConfig) -> Settings:
 
     prefix = f"posts-{stack}"
     return Settings(
-        project=PROJECT,
         stack=_fill(StackSettings, values, name=stack, name_prefix=prefix, tags=("posts", prefix)),
         network=_fill(NetworkSettings, values),
         cluster=_fill(ClusterSettings, values, digitalocean_token=token),

@@ -14,7 +14,6 @@ def api(app: AppContext, after: list[pulumi.Resource]) -> None:
     php_fpm = w.container(
         app.php_container(
             "api",
-            "api",
             port=PHP_FPM_PORT,
             port_name="fastcgi",
             capabilities=w.SWITCH_USER,

@@ -54,14 +54,14 @@ class AppContext:
         meta.update(extra)
         return meta
 
-    def php_container(self, workload: str, resources_key: str, **overrides: Any) -> w.ContainerSpec:
+    def php_container(self, workload: str, **overrides: Any) -> w.ContainerSpec:
         """A container of the Laravel app (the api image), with the ConfigMap and the Secret as
         its environment."""
         image_workload = "api" if workload == "migrate" else workload
         return w.ContainerSpec(
             name=workload,
             image=self.settings.image(image_workload),
-            resources=self.settings.resources[resources_key],
+            resources=self.settings.resources[workload],
             env_from=w.env_from(CONFIG_MAP, SECRET),
             **overrides,
         )

@@ -29,7 +29,7 @@ def migrate_job(app: AppContext, after: list[pulumi.Resource]) -> kubernetes.bat
     """The release's migration; `after`: the ConfigMap and Secret it reads."""
     settings = app.settings
     container = w.container(
-        app.php_container("migrate", "migrate", command=["php", w.ARTISAN, "migrate", "--force"])
+        app.php_container("migrate", command=["php", w.ARTISAN, "migrate", "--force"])
     )
     return kubernetes.batch.v1.Job(
         f"{app.name}-job-migrate",

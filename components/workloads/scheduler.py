@@ -14,7 +14,6 @@ def scheduler(app: AppContext, after: list[pulumi.Resource]) -> None:
     container = w.container(
         app.php_container(
             "scheduler",
-            "scheduler",
             command=["php", w.ARTISAN, "schedule:run", "--verbose", "--no-interaction"],
         )
     )

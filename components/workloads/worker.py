@@ -28,7 +28,6 @@ def worker(app: AppContext, after: list[pulumi.Resource]) -> None:
     container = w.container(
         app.php_container(
             "worker",
-            "worker",
             command=command,
             readiness=w.exec_probe(alive, period=10, failures=3),
             liveness=w.exec_probe(alive, period=30, failures=3),
