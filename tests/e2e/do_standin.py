@@ -93,6 +93,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def http_json(
+    url: str, method: str, payload: Any = None, token: str = "", timeout: float = 60
+) -> tuple[int, Any]:
+    """One HTTP call with a JSON body: (status, parsed JSON body or None). An error status is
+    returned, not raised; `token` (if any) goes in as a bearer token."""
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, text = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read()
+    return status, (json.loads(text) if text[:1] in (b"{", b"[") else None)
+
+
 class StandIn:
     """The stand-in as a subprocess of the test process, and its inspection API.
 
@@ -148,13 +167,9 @@ class StandIn:
     # -- the inspection API ----------------------------------------------------------------------
 
     def _call(self, method: str, path: str, payload: Any = None) -> Any:
-        data = None if payload is None else json.dumps(payload).encode()
-        call = urllib.request.Request(self.url + path, data=data, method=method)
-        if data is not None:
-            call.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(call, timeout=30) as response:
-            text = response.read()
-        return json.loads(text) if text else None
+        status, body = http_json(self.url + path, method, payload)
+        assert status < 300, f"{method} {path}: {status} {body!r}"
+        return body
 
     def state(self) -> dict[str, list[JSON]]:
         """Every live resource by kind: vpcs, kubernetes_clusters, databases (with their dbs,
@@ -212,17 +227,7 @@ class StandIn:
         self, method: str, path: str, payload: Any = None, token: str | None = None
     ) -> tuple[int, Any]:
         """One /v2 call straight to the stand-in: (status, parsed body or None)."""
-        data = None if payload is None else json.dumps(payload).encode()
-        call = urllib.request.Request(self.url + path, data=data, method=method)
-        call.add_header("Authorization", f"Bearer {self.token if token is None else token}")
-        if data is not None:
-            call.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(call, timeout=30) as response:
-                status, text = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, text = error.code, error.read()
-        return status, (json.loads(text) if text else None)
+        return http_json(self.url + path, method, payload, self.token if token is None else token)
 
 
 if __name__ == "__main__":

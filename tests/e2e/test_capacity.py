@@ -249,34 +249,22 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("capacity-render")
 
 
-def test_prod_at_min_and_max_nodes(tmp_path: Path, out: Path) -> None:
-    prod = rendered("prod", out / "prod")
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_at_min_and_max_nodes(stack: str, tmp_path: Path, out: Path) -> None:
+    """At minNodes with every workload at its minimum, then at maxNodes with the api at its
+    maximum: the nodes the autoscaler would add join the same plane (DOKS's Deployments stay on
+    the first)."""
+    stack_render = rendered(stack, out / stack)
     with control_plane(tmp_path) as plane:
-        minimum = prod.report.outcome("minimum")
-        got = deploy(plane, prod, "minimum", "largest first")
-        _report("prod", minimum, got)
+        minimum = stack_render.report.outcome("minimum")
+        got = deploy(plane, stack_render, "minimum", "largest first")
+        _report(stack, minimum, got)
         assert got == predicted(minimum)
-        clear(plane, prod.namespace)
+        clear(plane, stack_render.namespace)
 
-        api_maximum = prod.report.outcome("api maximum")
-        got = deploy(plane, prod, "api maximum", "largest first")
-        _report("prod", api_maximum, got)
-        assert got == predicted(api_maximum)
-
-
-def test_dev_at_min_and_max_nodes(tmp_path: Path, out: Path) -> None:
-    dev = rendered("dev", out / "dev")
-    with control_plane(tmp_path) as plane:
-        minimum = dev.report.outcome("minimum")
-        got = deploy(plane, dev, "minimum", "largest first")
-        _report("dev", minimum, got)
-        assert got == predicted(minimum)
-        clear(plane, dev.namespace)
-
-        # the autoscaler's second node; DOKS's coredns stays on the first
-        api_maximum = dev.report.outcome("api maximum")
-        got = deploy(plane, dev, "api maximum", "largest first")
-        _report("dev", api_maximum, got)
+        api_maximum = stack_render.report.outcome("api maximum")
+        got = deploy(plane, stack_render, "api maximum", "largest first")
+        _report(stack, api_maximum, got)
         assert got == predicted(api_maximum)
 
 

@@ -14,8 +14,6 @@ import json
 import os
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.digitalocean_program import CLUSTER, DOMAIN
-from tests.e2e.do_standin import StandIn
+from tests.e2e.do_standin import StandIn, http_json
 from tests.e2e.prism import KNOWN_DEVIATIONS, PrismProxy, Violation, unexpected
 from tests.e2e.processes import port_open
 from tests.e2e.toolchain import REPO, Toolchain
@@ -63,19 +61,8 @@ def prism(standin: StandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 def call(base: str, method: str, path: str, payload: Any = None, token: str = TOKEN) -> Any:
-    """One API call: (status, parsed JSON body or None)."""
-    data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(base + path, data=data, method=method)
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            status, text = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, text = error.code, error.read()
-    return status, (json.loads(text) if text[:1] in (b"{", b"[") else None)
+    """One API call with the stack's token (`token=""`: none): (status, parsed JSON or None)."""
+    return http_json(base + path, method, payload, token)
 
 
 def only(violations: list[Violation]) -> Violation:
