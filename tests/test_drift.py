@@ -272,19 +272,35 @@ def test_every_drifted_resource_is_listed_in_the_order_of_the_preview():
     assert "drift in 3 resources" in result.report()
 
 
-def test_a_conflict_that_fails_the_preview_is_still_drift_and_the_report_says_so():
+@pytest.mark.parametrize(
+    "owner",
+    [
+        # as `kubectl scale` leaves it: the managed fields already show the conflict
+        managed("kubectl", "Update", "scale", "replicas"),
+        # managed fields that show none: the preview's conflict error alone must say it
+        managed("kubectl-patch", "Update", None, "replicas"),
+    ],
+    ids=["scale-subresource", "error-only"],
+)
+def test_a_conflict_that_fails_the_preview_is_still_drift_and_the_report_says_so(
+    owner: dict[str, Any],
+):
     diagnostics = [
         {"urn": NGINX, "message": CONFLICT, "severity": "error"},
         {"message": "error: preview failed\n", "severity": "error"},
         {"message": "error: Resource monitor has terminated, shutting down\n", "severity": "error"},
     ]
-    result = interpret("dev", 1, preview(scaled_nginx(), diagnostics=diagnostics), "", {})
+    result = interpret("dev", 1, preview(scaled_nginx(owner), diagnostics=diagnostics), "", {})
     assert (result.status, result.exit_code) == ("drift", 1)
     (error,) = result.errors
     assert error.startswith("app-deployment-nginx: Preview failed")
     assert 'conflict with "kubectl" with subresource "scale"' in error
     report = result.report()
-    assert "server-side apply conflict" in report and "docs/drift.md" in report
+    assert (
+        "~ kubernetes:apps/v1:Deployment app-deployment-nginx: differs from the program, and"
+        " another field manager now owns the field (server-side apply conflict):"
+        " `pulumi up --refresh` stops on it; see docs/drift.md\n"
+    ) in report
     assert "may be incomplete" in report
 
 
@@ -323,16 +339,14 @@ def test_a_change_without_a_detailed_diff_is_named_by_its_reasons():
 def test_no_secret_value_reaches_the_report_or_the_result_file():
     environ = {
         "PULUMI_CONFIG_PASSPHRASE": PLAIN_SECRETS["passphrase"],
-        "NOT_A_CREDENTIAL": "correct-horse",
+        "NOT_A_CREDENTIAL": "plain-setting-value",
         "HOME": "/root",
     }
-    diagnostics = [
-        {
-            "urn": MYSQL,
-            "message": f"error: refusing {PLAIN_SECRETS['passphrase']}\n",
-            "severity": "error",
-        }
-    ]
+    message = (
+        f"error: refusing {PLAIN_SECRETS['passphrase']} and {PLAIN_SECRETS['GitHub token']}"
+        " for plain-setting-value\n"
+    )
+    diagnostics = [{"urn": MYSQL, "message": message, "severity": "error"}]
     result = interpret("dev", 1, preview(*with_secrets(), diagnostics=diagnostics), "", environ)
     assert result.status == "drift"
     written = result.report() + json.dumps(result.as_json())
@@ -342,7 +356,10 @@ def test_no_secret_value_reaches_the_report_or_the_result_file():
     assert 'stringData: (absent) -> {"APP_KEY": "[secret]"}' in result.report()
     assert "password: [secret] -> [secret]" in result.report()
     assert 'tags[0]: "[secret]" -> "posts"' in result.report()
-    assert "mysql-cluster: refusing [secret]" in result.report()
+    # the passphrase by its variable, the GitHub token by its shape; an ordinary value stays
+    assert "mysql-cluster: refusing [secret] and [secret] for plain-setting-value\n" in (
+        result.report()
+    )
 
 
 def test_the_redactor_masks_credential_variables_and_token_shapes_only():
@@ -687,7 +704,11 @@ def fake_gh(tmp_path: Path) -> FakeGh:
     script.write_text(FAKE_GH.format(python=sys.executable))
     script.chmod(0o755)
     fake = FakeGh(
-        bin_dir, tmp_path / "gh-state.json", tmp_path / "gh-calls.jsonl", "ghs_" + "T" * 36
+        bin_dir,
+        tmp_path / "gh-state.json",
+        tmp_path / "gh-calls.jsonl",
+        # Not shaped like a GitHub token, so only the masking of GH_TOKEN's value can hide it.
+        "issue-step-token-" + "T" * 32,
     )
     fake.state_file.write_text(json.dumps({"labels": {"bug": {}}, "issues": []}))
     return fake

@@ -45,6 +45,7 @@ def test_the_gateway_waits_for_its_namespace_only_not_for_the_rollout(dev: Simul
     gateway = k8s(dev, GATEWAY, "posts")
     assert dev.depends_on(gateway, dev.one(NAMESPACE))
     for kind in (DEPLOYMENT, JOB, CRON_JOB, SECRET):
+        assert dev.of_type(kind), kind
         for workload in dev.of_type(kind):
             assert not dev.depends_on(gateway, workload), workload.name
 
