@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,32 +20,72 @@ from tests.e2e.toolchain import Toolchain, ToolchainMissing, locate
 E2E_DIR = Path(__file__).resolve().parent
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if E2E_DIR in Path(str(item.path)).parents:
-            item.add_marker(pytest.mark.e2e)
-            item.add_marker(pytest.mark.xdist_group(worker_group(item)))
+# `./scripts/e2e` runs on two workers (pytest-xdist, `-n 2`): one runs every scenario of the dev
+# stack on the dev stack's environment; the other the prod stack's scenarios and the tests that
+# bring their own pieces (the contract check, the control plane, capacity on its own control
+# planes, the order check). Each group is one unit of work for its worker, so it runs alone and
+# in file order, as in one process. xdist's own `xdist_group` marks cannot do this with pytest 9
+# (xdist 3.8.0 renames `item._nodeid`, which pytest 9 no longer reads), so the scheduler below
+# groups by node id, and collection checks each test is in the group of the stack it uses.
+DEV_STACK = "dev-stack"
+OTHERS = "prod-stack-and-self-contained"
+DEV_STACK_MODULES = frozenset(
+    {
+        "test_bad_input_cli.py",
+        "test_drift.py",
+        "test_node_pool.py",
+        "test_policy_pack_cli.py",
+        "test_releases.py",
+    }
+)
+# Modules whose tests take `env`, parametrized over both stacks: the `[dev]` ones go with dev.
+BOTH_STACKS_MODULES = frozenset(
+    {"test_first_deploy.py", "test_first_deploy_timing.py", "test_teardown.py"}
+)
+
+
+def worker_group(nodeid: str) -> str:
+    module, _, name = nodeid.partition("::")
+    module = Path(module).name
+    if module in DEV_STACK_MODULES or (module in BOTH_STACKS_MODULES and name.endswith("[dev]")):
+        return DEV_STACK
+    return OTHERS
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class StackGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+    return StackGroups(config, log)
 
 
 def stack_of(item: pytest.Item) -> str | None:
-    """The stack whose environment a test uses: `dev_env`, `prod_env`, or a parametrized `env`."""
-    fixtures = getattr(item, "fixturenames", ())
-    for stack in ("dev", "prod"):
-        if f"{stack}_env" in fixtures:
-            return stack
+    """The stack whose environment a test uses: `dev_env`, or `env` parametrized over both."""
+    if "dev_env" in getattr(item, "fixturenames", ()):
+        return "dev"
     callspec = getattr(item, "callspec", None)
     if callspec is not None and "env" in callspec.params:
         return str(callspec.params["env"])
     return None
 
 
-def worker_group(item: pytest.Item) -> str:
-    """`./scripts/e2e` runs on two workers (`-n 2 --dist loadgroup`): one runs every scenario of
-    the dev stack, in file order, on the dev stack's environment; the other the prod stack's
-    scenarios, in file order too, and the tests that bring their own pieces (the contract check,
-    the control plane, capacity on its own control planes, the order check). Each group is one
-    unit of work, so a worker runs its group alone and in order, as one process did before."""
-    return "dev-stack" if stack_of(item) == "dev" else "prod-stack-and-self-contained"
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    misplaced = []
+    for item in items:
+        if E2E_DIR not in Path(str(item.path)).parents:
+            continue
+        item.add_marker(pytest.mark.e2e)
+        wanted = DEV_STACK if stack_of(item) == "dev" else OTHERS
+        if worker_group(item.nodeid) != wanted:
+            misplaced.append(f"{item.nodeid}: uses the {stack_of(item)} stack's environment")
+    if misplaced:
+        raise pytest.UsageError(
+            "tests/e2e/conftest.py: these tests are in the wrong worker's group; list their"
+            " module in DEV_STACK_MODULES or BOTH_STACKS_MODULES:\n" + "\n".join(misplaced)
+        )
 
 
 @pytest.fixture(scope="session")
@@ -71,9 +112,10 @@ def dev_env(environments: Environments) -> StackEnvironment:
     return environments.get("dev")
 
 
-@pytest.fixture(scope="session")
-def prod_env(environments: Environments) -> StackEnvironment:
-    return environments.get("prod")
+@pytest.fixture(params=["dev", "prod"])
+def env(request: pytest.FixtureRequest, environments: Environments) -> StackEnvironment:
+    """The environment of each stack in turn (the test runs once per stack)."""
+    return environments.get(request.param)
 
 
 @pytest.fixture(autouse=True)

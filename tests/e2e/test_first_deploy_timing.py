@@ -8,18 +8,11 @@ after every workload's, and this check failed.
 
 from __future__ import annotations
 
-import pytest
-
-from tests.e2e.environment import Environments, StackEnvironment
+from tests.e2e.environment import StackEnvironment
 from tests.e2e.events import ENDED, STARTED, step_events
 
 GATEWAY = "edge-gateway"
 WORKLOAD_TYPES = ("kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:CronJob")
-
-
-@pytest.fixture(params=["dev", "prod"])
-def env(request: pytest.FixtureRequest, environments: Environments) -> StackEnvironment:
-    return environments.get(request.param)
 
 
 def test_the_gateway_is_created_before_the_application_rollout_ends(

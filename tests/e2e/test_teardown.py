@@ -3,16 +3,7 @@ step, nothing is left in DigitalOcean (the stand-in) or in the cluster."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.e2e.environment import NAMESPACE, Environments, StackEnvironment
-
-STACKS = ["dev", "prod"]
-
-
-@pytest.fixture(params=STACKS)
-def env(request: pytest.FixtureRequest, environments: Environments) -> StackEnvironment:
-    return environments.get(request.param)
+from tests.e2e.environment import NAMESPACE, StackEnvironment
 
 
 def test_destroy_is_refused_for_protected_resources_and_deletes_nothing(
