@@ -159,18 +159,10 @@ class LocalControlPlane:
         """`count` DOKS-like nodes of `node_size`, Ready, with DOKS's system pods running."""
         return self.setup.add_nodes(node_size, count, pool, timeout)
 
-    def wait_for_system_pods(self, timeout: float = 60) -> None:
-        """Every DOKS system workload has all its pods scheduled and Ready on every node."""
-        self.setup.wait_for_system_pods(timeout)
-
     # -- kubectl ---------------------------------------------------------------------------------
 
     def kubectl_json(self, *args: str) -> Any:
         return self.kubectl.json(*args)
-
-    def create(self, manifest: dict[str, Any]) -> None:
-        """`kubectl create` of one object (a `List` for several), of this suite's own making."""
-        self.kubectl.create(manifest)
 
     def apply(self, manifest: dict[str, Any]) -> None:
         """`kubectl apply --server-side` of one object (a `List` for several)."""

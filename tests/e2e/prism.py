@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
@@ -341,7 +341,6 @@ class PrismProxy:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._violations: list[Violation] = []
-        self._exchanges: list[dict[str, Any]] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -424,11 +423,6 @@ class PrismProxy:
         """Fails (AssertionError) on any violation outside `KNOWN_DEVIATIONS`."""
         assert_no_unexpected(self.violations(since))
 
-    def exchanges(self) -> list[dict[str, Any]]:
-        """Every request through the recorder: method, path, query, status, violations."""
-        with self._lock:
-            return list(self._exchanges)
-
     def logged_violations(self) -> list[tuple[str, str]]:
         """(severity, text) of each `Violation:` line of Prism's log, for people."""
         found = []
@@ -474,15 +468,6 @@ class PrismProxy:
         found = parse_violations(header, request.method, request.path, status) if header else []
         with self._lock:
             self._violations.extend(found)
-            self._exchanges.append(
-                {
-                    "method": request.method,
-                    "path": request.path,
-                    "query": request.query_string.decode(),
-                    "status": status,
-                    "violations": [str(v) for v in found],
-                }
-            )
         response = Response(payload, status=status)
         response.headers.clear()
         for key, value in answer_headers:
@@ -497,15 +482,6 @@ class PrismProxy:
         )
         with self._lock:
             self._violations.append(violation)
-            self._exchanges.append(
-                {
-                    "method": request.method,
-                    "path": request.path,
-                    "query": request.query_string.decode(),
-                    "status": 502,
-                    "violations": [str(violation)],
-                }
-            )
         body = json.dumps({"id": "bad_gateway", "message": message})
         return Response(body, status=502, content_type="application/json")
 

@@ -18,7 +18,7 @@ from tests.e2e.environment import (
     RELEASED_WORKLOADS,
     StackEnvironment,
 )
-from tests.e2e.events import changes, ordered_after
+from tests.e2e.events import changes, ordered_after, step_events
 from tests.e2e.workspace import Run
 
 WORKLOADS = (
@@ -86,6 +86,7 @@ def test_the_same_release_again_changes_nothing_and_migrates_nothing(
 ) -> None:
     jobs_before = migrate_jobs(dev)
     run = release(dev, dev.release)
+    assert step_events(run.events), "the event log recorded no step at all"
     assert changes(run.events) == []
     assert migrate_jobs(dev) == jobs_before
 

@@ -14,12 +14,12 @@ from typing import Any
 import yaml
 
 from components import catalog
+from tests.e2e.gateway_status import CILIUM_CONTROLLER
 from tests.e2e.kube.daemons import KWOK_NODE_ANNOTATION
 from tests.e2e.kube.kubectl import ControlPlaneError, Kubectl, until
 from tests.e2e.toolchain import REPO
 
 GATEWAY_API_CRDS = REPO.parent / "shared" / "schemas" / "gateway-api-v1.4.1"
-CILIUM_GATEWAY_CONTROLLER = "io.cilium/gateway-controller"
 DOKS_VERSION_LABEL = "1.36.3-do.0"
 
 
@@ -66,7 +66,7 @@ class ClusterSetup:
                 "apiVersion": "gateway.networking.k8s.io/v1",
                 "kind": "GatewayClass",
                 "metadata": {"name": "cilium"},
-                "spec": {"controllerName": CILIUM_GATEWAY_CONTROLLER},
+                "spec": {"controllerName": CILIUM_CONTROLLER},
             }
         )
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
-from tests.e2e.kube.kubectl import ControlPlaneError, Kubectl
+from tests.e2e.kube.kubectl import ControlPlaneError, Kubectl, until
 from tests.e2e.processes import Process, free_port, start_process, wait_for_port
 from tests.e2e.toolchain import REPO
 
@@ -110,14 +109,12 @@ class Daemons:
         return port
 
     def wait_ready(self, kubectl: Kubectl, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def ready() -> bool:
             self.check_alive()
             done = kubectl("get", "--raw=/readyz", check=False, timeout=10)
-            if done.returncode == 0 and done.stdout.strip() == "ok":
-                return
-            time.sleep(0.2)
-        raise ControlPlaneError(f"kube-apiserver not ready within {timeout:.0f} s")
+            return done.returncode == 0 and done.stdout.strip() == "ok"
+
+        until("kube-apiserver ready (/readyz)", ready, timeout)
 
     def start_controller_manager(self, kubeconfig: Path) -> None:
         self._start(

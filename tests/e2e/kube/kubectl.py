@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tests.e2e.processes import wait_until
 
 
 class ControlPlaneError(RuntimeError):
@@ -15,11 +16,11 @@ class ControlPlaneError(RuntimeError):
 
 
 def until(what: str, check: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise ControlPlaneError(f"not within {timeout:.0f} s: {what}")
-        time.sleep(0.1)
+    """`processes.wait_until`, failing as the control plane fails: a ControlPlaneError."""
+    try:
+        wait_until(what, check, timeout, interval=0.1)
+    except AssertionError as late:
+        raise ControlPlaneError(str(late)) from None
 
 
 class Kubectl:

@@ -26,7 +26,6 @@ from tests.e2e.standin.routes import (
     add_vpc_routes,
     answer,
     body,
-    nothing,
 )
 
 
@@ -167,15 +166,6 @@ def _add_inspection_routes(route: Route, do: DigitalOcean) -> None:
             raise ApiError(400, "bad_request", f"a fault needs method, path: {problem}") from None
         do.faults.append(fault)
         return answer(fault.describe(), 201)
-
-    @route("/_standin/faults", ["GET"])
-    def standin_faults() -> Response:
-        return answer([fault.describe() for fault in do.faults])
-
-    @route("/_standin/faults", ["DELETE"])
-    def standin_faults_clear() -> Response:
-        do.faults.clear()
-        return nothing()
 
     @route("/_standin/databases/<database_id>/firewall/rules", ["POST"])
     def standin_add_rule(database_id: str) -> Response:

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from components import catalog
 from tests.e2e.standin.common import (
     DUMMY_CA_PEM,
     JSON,
@@ -50,13 +51,6 @@ _K8S_FEATURES = [
     "ha-control-plane",
     "token-authentication",
 ]
-_NODE_SIZES: dict[str, str] = {
-    "s-1vcpu-2gb": "s-1vcpu-2gb",
-    "s-2vcpu-2gb": "s-2vcpu-2gb",
-    "s-2vcpu-4gb": "s-2vcpu-4gb",
-    "s-4vcpu-8gb": "s-4vcpu-8gb",
-    "s-8vcpu-16gb": "s-8vcpu-16gb",
-}
 _CLUSTER_SWITCHES = (
     "routing_agent",
     "amd_gpu_device_plugin",
@@ -183,7 +177,7 @@ class KubernetesClusters:
                     {"slug": slug, "kubernetes_version": kv, "supported_features": _K8S_FEATURES}
                     for slug, kv in KUBERNETES_VERSIONS
                 ],
-                "sizes": [{"name": n, "slug": s} for s, n in _NODE_SIZES.items()],
+                "sizes": [{"name": slug, "slug": slug} for slug in catalog.NODE_SIZES],
             }
         }
 
