@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from ops.drift import (
     preview_command,
     split_path,
 )
-from ops.drift_issue import BODY_LIMIT, LABEL, title_for
+from ops.drift_issue import BODY_LIMIT, LABEL
 
 REPO = Path(__file__).resolve().parents[1]
 STACK_URN = "urn:pulumi:dev::posts-infra::pulumi:pulumi:Stack::posts-infra-dev"
@@ -669,12 +670,9 @@ class FakeGh:
         parsed: dict[str, Any] = json.loads(self.state_file.read_text())
         return parsed
 
-    def issues(self, stack: str | None = None) -> list[dict[str, Any]]:
-        return [
-            issue
-            for issue in self.state()["issues"]
-            if stack is None or issue["title"] == title_for(stack)
-        ]
+    def issues(self) -> list[dict[str, Any]]:
+        issues: list[dict[str, Any]] = self.state()["issues"]
+        return issues
 
     def calls(self) -> list[dict[str, Any]]:
         if not self.log.exists():
@@ -715,15 +713,21 @@ def fake_gh(tmp_path: Path) -> FakeGh:
 
 
 def report_issue(
-    fake: FakeGh, result: DriftResult, tmp_path: Path
+    fake: FakeGh,
+    result: DriftResult,
+    tmp_path: Path,
+    run_url: str | None = RUN_URL,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m ops.drift_issue` on `result`, as the workflow's issue step runs it."""
+    """`python -m ops.drift_issue` on `result`, as the workflow's issue step runs it (without
+    `--run-url` when `run_url` is None: the link then comes from Actions' variables)."""
     result_file = tmp_path / f"drift-{result.stack}.json"
     result_file.write_text(json.dumps(result.as_json()))
+    flags = ["--run-url", run_url] if run_url is not None else []
     return subprocess.run(
-        [sys.executable, "-m", "ops.drift_issue", str(result_file), "--run-url", RUN_URL],
+        [sys.executable, "-m", "ops.drift_issue", str(result_file), *flags],
         cwd=REPO,
-        env={**os.environ, **fake.env},
+        env={**os.environ, **(env or {}), **fake.env},
         capture_output=True,
         text=True,
         check=False,
@@ -834,6 +838,19 @@ def test_a_failed_check_leaves_the_issue_alone(fake_gh: FakeGh, tmp_path: Path):
     assert "left as it is" in done.stdout
     assert fake_gh.calls() == []
     assert fake_gh.issues()[0]["state"] == "open"
+
+
+def test_without_run_url_the_link_comes_from_the_actions_run(fake_gh: FakeGh, tmp_path: Path):
+    """The workflow's issue step passes no `--run-url`: GitHub Actions' variables give it."""
+    actions = {
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "example/posts-infra",
+        "GITHUB_RUN_ID": "4242",
+    }
+    done = report_issue(fake_gh, drift(), tmp_path, run_url=None, env=actions)
+    assert done.returncode == 0, done.stderr
+    (issue,) = fake_gh.issues()
+    assert "https://github.com/example/posts-infra/actions/runs/4242" in issue["body"]
 
 
 def test_no_secret_reaches_the_issue(fake_gh: FakeGh, tmp_path: Path):
