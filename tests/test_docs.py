@@ -338,20 +338,39 @@ def handled_flags(script: Path) -> str:
     return text
 
 
+def _params_of(decorators: list[ast.expr], keyword: str) -> list[str] | None:
+    """The literal values of `@pytest.fixture(params=[...])` (keyword "params") or of
+    `@pytest.mark.parametrize("name", [...])` (keyword ""), if a decorator has them."""
+    for decorator in decorators:
+        if not isinstance(decorator, ast.Call):
+            continue
+        for argument in decorator.keywords:
+            if keyword and argument.arg == keyword:
+                return [str(v) for v in ast.literal_eval(argument.value)]
+        name = ast.unparse(decorator.func)
+        if not keyword and name.endswith("parametrize") and len(decorator.args) >= 2:
+            return [str(v) for v in ast.literal_eval(decorator.args[1])]
+    return None
+
+
 def e2e_scenarios() -> list[set[str]]:
     """The end-to-end tests, each as the names `pytest -k` matches it by (the module, the
-    test, and each stack it is parametrized with), read from the sources, not imported."""
+    test, and each stack it is parametrized with: the conftest's `env` fixture, or its own
+    `parametrize`), read from the sources, not imported."""
+    e2e = REPO / "tests" / "e2e"
+    conftest = ast.parse((e2e / "conftest.py").read_text())
+    (env_stacks,) = [
+        _params_of(node.decorator_list, "params")
+        for node in conftest.body
+        if isinstance(node, ast.FunctionDef) and node.name == "env"
+    ]
+    assert env_stacks, "tests/e2e/conftest.py: the `env` fixture has no stack params"
     scenarios = []
-    for path in sorted((REPO / "tests" / "e2e").glob("test_*.py")):
-        tree = ast.parse(path.read_text())
-        stacks: list[str] = []
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and any(
-                isinstance(target, ast.Name) and target.id == "STACKS" for target in node.targets
-            ):
-                stacks = list(ast.literal_eval(node.value))
-        for node in tree.body:
+    for path in sorted(e2e.glob("test_*.py")):
+        for node in ast.parse(path.read_text()).body:
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
+                takes_env = "env" in [argument.arg for argument in node.args.args]
+                stacks = env_stacks if takes_env else _params_of(node.decorator_list, "") or []
                 for stack in stacks or [""]:
                     test = f"{node.name}[{stack}]" if stack else node.name
                     scenarios.append({path.name, test, "e2e", "tests"})
