@@ -14,7 +14,9 @@ allocatable. What is simulated, and only that:
   `migrate` Job are held `migrate_hold_seconds` first (so the order "migration, then the
   rollout" shows in the engine's event log) and Fail (exit code 1) when their
   `app.kubernetes.io/version` is one of `failing_migrate_tags`;
-- Cilium's Gateway controller: tests/e2e/gateway_status.py writes each Gateway's status.
+- Cilium's Gateway controller and DigitalOcean's cloud controller: tests/e2e/gateway_status.py
+  gets each Gateway's load balancer (from DigitalOcean's API once `use_digitalocean` says where
+  it is) and writes the status of Gateways and HTTPRoutes, failures included.
 
 Authentication is a static token file: the given token (the stack's DigitalOcean API token, as
 DOKS accepts it) is a member of `system:masters`.
@@ -26,6 +28,7 @@ together in order and is all the suite uses.
 from __future__ import annotations
 
 import atexit
+import json
 import shutil
 import time
 from collections.abc import Iterable
@@ -146,10 +149,22 @@ class LocalControlPlane:
         self.daemons.start_scheduler(self.kubeconfig)
         stages = self.stages.write(self.state_dir / "stages.yaml")
         self.daemons.start_kwok(self.kubeconfig, stages)
-        self.daemons.start_gateway_status(self.kubeconfig, self.gateway_address)
+        self.daemons.start_gateway_status(
+            self.kubeconfig, self.gateway_address, self.state_dir / "digitalocean.json"
+        )
         self.setup.install_system_workloads()
         self.setup.install_crds_and_gateway_class()
         self.daemons.check_alive()
+
+    def use_digitalocean(self, api_url: str, token: str) -> None:
+        """From now on the Gateway controller gets each Gateway's load balancer from
+        DigitalOcean's API at `api_url`, as DOKS's cloud controller does (without it: a fixed
+        address)."""
+        target = self.state_dir / "digitalocean.json"
+        staged = target.with_suffix(".tmp")
+        staged.write_text(json.dumps({"api": api_url, "token": token}))
+        staged.chmod(0o600)
+        staged.replace(target)
 
     # -- nodes -----------------------------------------------------------------------------------
 

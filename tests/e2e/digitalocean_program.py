@@ -20,15 +20,22 @@ from components.database import Cache, DatabaseArgs, MysqlDatabase
 from components.network import Network, NetworkArgs
 from components.settings import DatabaseSettings, DataSettings, NetworkSettings, StackSettings
 
-CLUSTER = "posts-dev"
+CLUSTER = "posts-dev"  # the cluster's name for the stack `dev`
 DOMAIN = "example.com"
 
 
 def declare() -> None:
-    changed = pulumi.Config().get_bool("changed") or False
-    tags = ("posts", "posts-dev", "release-2") if changed else ("posts", "posts-dev")
+    config = pulumi.Config()
+    changed = config.get_bool("changed") or False
+    name = pulumi.get_stack()
+    prefix = f"posts-{name}"
+    tags = ("posts", prefix, "release-2") if changed else ("posts", prefix)
     stack = StackSettings(
-        name="dev", name_prefix="posts-dev", tags=tags, region="nyc3", protect=False
+        name=name,
+        name_prefix=prefix,
+        tags=tags,
+        region="nyc3",
+        protect=config.get_bool("protectResources") or False,
     )
     network = Network("network", NetworkArgs(stack, NetworkSettings(vpc_ip_range="10.110.0.0/20")))
     versions = digitalocean.get_kubernetes_versions_output(version_prefix="1.36.")
@@ -63,7 +70,7 @@ def declare() -> None:
             opts=pulumi.ResourceOptions(ignore_changes=["version", "nodePool.nodeCount"]),
         )
 
-    cluster = doks(CLUSTER, ("172.16.0.0/16", "172.20.0.0/19"), 3 if changed else 2)
+    cluster = doks(prefix, ("172.16.0.0/16", "172.20.0.0/19"), 3 if changed else 2)
 
     mysql_size = "db-s-1vcpu-2gb" if changed else "db-s-1vcpu-1gb"
     databases = DatabaseArgs(
@@ -84,11 +91,13 @@ def declare() -> None:
     )
     mysql = MysqlDatabase("mysql", databases)
     cache = Cache("cache", databases)
+    domain = config.get("dnsDomain") or DOMAIN
+    hostname = config.get("hostname") or f"posts.{domain}"
     record = digitalocean.DnsRecord(
         "edge-dns",
-        domain=DOMAIN,
+        domain=domain,
         type="A",
-        name="posts",
+        name=hostname[: -len(domain) - 1],
         value="203.0.113.11" if changed else "203.0.113.10",
         ttl=300,
     )

@@ -189,15 +189,82 @@ class StandIn:
         return [r for r in self.requests() if r["method"] in _MUTATING]
 
     def inject_fault(
-        self, method: str, path: str, body: Any, status: int | None = None, times: int = 1
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        status: int | None = None,
+        times: int = 1,
+        effect: str = "after",
+        headers: Mapping[str, str] | None = None,
+        body_match: Mapping[str, Any] | None = None,
     ) -> None:
-        """The next `times` responses to `method` on a path fully matching the regular
-        expression `path` carry `body` (and `status`) instead of the real answer."""
+        """The next `times` requests of `method` on a path fully matching the regular expression
+        `path` meet a fault. `effect`: "none" (answered instead of acting), "after" (the cloud
+        acts, then answers `status` with `body`; no status: the real status with `body` in
+        place of the real body) or "drop" (the cloud acts, then the connection is cut
+        mid-response by the recorder in front of Prism). `body_match`: only requests whose JSON
+        body holds these top-level values."""
         self._call(
             "POST",
             "/_standin/faults",
-            {"method": method, "path": path, "body": body, "status": status, "times": times},
+            {
+                "method": method,
+                "path": path,
+                "body": body,
+                "status": status,
+                "times": times,
+                "effect": effect,
+                "headers": dict(headers or {}),
+                "body_match": dict(body_match or {}),
+            },
         )
+
+    def rate_limit(self, method: str, path: str, times: int = 1) -> None:
+        """DigitalOcean's 429 (rate-limit headers, `retry-after: 1`), nothing done."""
+        self.inject_fault(method, path, status=429, times=times, effect="none")
+
+    def server_error(
+        self,
+        method: str,
+        path: str,
+        status: int = 500,
+        times: int = 1,
+        acted: bool = False,
+        body_match: Mapping[str, Any] | None = None,
+    ) -> None:
+        """A 5xx: before the cloud acted, or (`acted`) after it did: an ambiguous write."""
+        self.inject_fault(
+            method,
+            path,
+            status=status,
+            times=times,
+            effect="after" if acted else "none",
+            body_match=body_match,
+        )
+
+    def drop_connection(
+        self, method: str, path: str, times: int = 1, body_match: Mapping[str, Any] | None = None
+    ) -> None:
+        """The cloud acts, then the response is cut half-way (the connection closes)."""
+        self.inject_fault(method, path, times=times, effect="drop", body_match=body_match)
+
+    def behaviour(self, **changes: Any) -> JSON:
+        """Read or change how the cloud acts: provisioning and deletion reads, the name check,
+        the load-balancer limit (tests/e2e/standin/lifecycle.py)."""
+        if changes:
+            result: JSON = self._call("PATCH", "/_standin/behaviour", changes)
+        else:
+            result = self._call("GET", "/_standin/behaviour")
+        return result
+
+    def polls(self, path: str, since: int = 0) -> list[str]:
+        """The states that reads of `path` answered, in order (from request number `since`)."""
+        return [
+            str(r["observed"])
+            for r in self.requests()[since:]
+            if r["method"] == "GET" and r["path"] == path and r.get("observed")
+        ]
 
     def add_firewall_rule(self, database_id: str, kind: str, value: str) -> JSON:
         """Out of band, as in DigitalOcean's console: one more trusted source."""

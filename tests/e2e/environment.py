@@ -94,6 +94,8 @@ class StackEnvironment:
         self.prism = PrismProxy(self.standin.url, self.root / "prism.log")
         self._closers.append(self.prism.stop)
         self.prism.start()
+        # The cluster's cloud controller: the Gateway's load balancer, through Prism too.
+        self.control_plane.use_digitalocean(self.prism.url, self.token)
         self.workspace = self.new_workspace("stack")
 
     def new_workspace(self, name: str, source: Path = REPO) -> Workspace:

@@ -23,12 +23,14 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import logging
 import re
 import shutil
+import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +39,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from tests.e2e.processes import Process, free_port, start_process, wait_for_port
+from tests.e2e.standin.account import DROP_HEADER, DROP_VALUE
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -468,6 +471,9 @@ class PrismProxy:
         found = parse_violations(header, request.method, request.path, status) if header else []
         with self._lock:
             self._violations.extend(found)
+        if answer.getheader(DROP_HEADER) == DROP_VALUE:
+            answer_headers = [(k, v) for k, v in answer_headers if k.lower() != DROP_HEADER.lower()]
+            return _cut_short(status, answer_headers, payload, request.environ)
         response = Response(payload, status=status)
         response.headers.clear()
         for key, value in answer_headers:
@@ -486,8 +492,43 @@ class PrismProxy:
         return Response(body, status=502, content_type="application/json")
 
 
+class ConnectionCut(Exception):
+    """Raised mid-response to make the server close the connection (a deliberate fault)."""
+
+
+def _cut_short(
+    status: int, headers: list[tuple[str, str]], payload: bytes, environ: WSGIEnvironment
+) -> Response:
+    """The stand-in's answer, of which the client gets the status line, the headers (with the
+    whole Content-Length) and half the body before the connection closes: a connection dropped
+    mid-response. The stand-in asked for it (`X-Standin-Fault: drop-connection`) after acting."""
+    connection: socket.socket = environ["werkzeug.socket"]
+
+    def half_then_cut() -> Iterator[bytes]:
+        yield payload[: len(payload) // 2]
+        connection.shutdown(socket.SHUT_RDWR)
+        raise ConnectionCut("deliberate fault: the connection is dropped mid-response")
+
+    response = Response(half_then_cut(), status=status)
+    response.headers.clear()
+    for key, value in headers:
+        response.headers.add(key, value)
+    response.headers["Content-Length"] = str(len(payload))
+    return response
+
+
 class _QuietHandler(WSGIRequestHandler):
     """The recorder runs inside the test process: no access log on its stderr."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
+
+
+class _NotTheDeliberateCut(logging.Filter):
+    """A deliberate ConnectionCut is not the recorder's error: werkzeug need not print it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "ConnectionCut" not in record.getMessage()
+
+
+logging.getLogger("werkzeug").addFilter(_NotTheDeliberateCut())

@@ -78,12 +78,16 @@ def copy_program(source: Path, target: Path) -> None:
         (target / ".venv").symlink_to(REPO / ".venv")
 
 
-def copy_project(target: Path, stack: str, source: Path = REPO) -> None:
-    """The project as a user's checkout (`source`) has it, in `target`."""
+def copy_project(target: Path, stack: str, source: Path = REPO, program: str | None = None) -> None:
+    """The project as a user's checkout (`source`) has it, in `target`; with `program` (a module
+    with a `declare()` function, e.g. tests.e2e.digitalocean_program), that program runs in
+    place of `__main__.py`, with this project's config schema."""
     copy_program(source, target)
     stack_file = source / f"Pulumi.{stack}.yaml"
     if stack_file.exists():
         shutil.copy2(stack_file, target / stack_file.name)
+    if program is not None:
+        (target / "__main__.py").write_text(f"from {program} import declare\n\ndeclare()\n")
 
 
 class Workspace:
@@ -96,9 +100,13 @@ class Workspace:
         toolchain: Toolchain,
         environment: Mapping[str, str],
         source: Path = REPO,
+        program: str | None = None,
     ) -> None:
         self.root = root
         self.stack = stack
+        self.toolchain = toolchain
+        self.environment = dict(environment)  # what this workspace adds to the CLI's environment
+        self.program = program
         self.project = root / "project"
         self.backend = root / "state"
         self.home = root / "pulumi-home"
@@ -106,7 +114,7 @@ class Workspace:
         for directory in (self.backend, self.logs):
             directory.mkdir(parents=True, exist_ok=True)
         if not self.project.exists():
-            copy_project(self.project, stack, source)
+            copy_project(self.project, stack, source, program)
         toolchain.prepare_pulumi_home(self.home)
         inherited = {
             k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "DIGITALOCEAN"))
@@ -119,6 +127,7 @@ class Workspace:
             # Engine events (`--event-log`) are offered only with debug commands on.
             "PULUMI_DEBUG_COMMANDS": "true",
             "NO_COLOR": "1",
+            **({"PYTHONPATH": str(REPO)} if program is not None else {}),
             **environment,
         }
         self._runs = 0

@@ -161,8 +161,10 @@ class Daemons:
         )
         wait_for_port(port, 30, process)
 
-    def start_gateway_status(self, kubeconfig: Path, address: str) -> None:
-        """Cilium's part: each Gateway's status (tests/e2e/gateway_status.py)."""
+    def start_gateway_status(self, kubeconfig: Path, address: str, digitalocean: Path) -> None:
+        """Cilium's and the cloud controller's part: each Gateway's load balancer and status,
+        each HTTPRoute's status (tests/e2e/gateway_status.py); `digitalocean` is the file that
+        says where DigitalOcean's API is, once there is one."""
         self._start(
             "gateway-status",
             [
@@ -171,6 +173,7 @@ class Daemons:
                 "tests.e2e.gateway_status",
                 f"--kubeconfig={kubeconfig}",
                 f"--address={address}",
+                f"--digitalocean={digitalocean}",
             ],
             cwd=REPO,
         )

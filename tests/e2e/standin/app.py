@@ -13,7 +13,16 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from tests.e2e.standin.account import DigitalOcean, Fault
+from tests.e2e.standin.account import (
+    ACTED,
+    DROP_HEADER,
+    DROP_VALUE,
+    DROPPED,
+    EFFECTS,
+    NO_EFFECT,
+    DigitalOcean,
+    Fault,
+)
 from tests.e2e.standin.common import ApiError, timestamp_now
 from tests.e2e.standin.routes import (
     Handler,
@@ -22,6 +31,7 @@ from tests.e2e.standin.routes import (
     add_database_routes,
     add_domain_routes,
     add_kubernetes_routes,
+    add_load_balancer_routes,
     add_tag_routes,
     add_vpc_routes,
     answer,
@@ -41,6 +51,7 @@ def create_app(digitalocean: DigitalOcean) -> Flask:
     add_database_routes(route, digitalocean)
     add_database_content_routes(route, digitalocean)
     add_domain_routes(route, digitalocean)
+    add_load_balancer_routes(route, digitalocean)
     add_tag_routes(route, digitalocean)
     _add_inspection_routes(route, digitalocean)
     return app
@@ -67,17 +78,36 @@ def _router(app: Flask, do: DigitalOcean) -> Route:
     return route
 
 
+# DigitalOcean's error bodies for the faults, from its OpenAPI description's examples (503 has
+# none there: the `error` schema with an id of the same style).
+FAULT_BODIES: dict[int, dict[str, str]] = {
+    429: {"id": "too_many_requests", "message": "API rate limit exceeded."},
+    500: {"id": "server_error", "message": "Unexpected server-side error"},
+    502: {"id": "bad_gateway", "message": "Bad Gateway"},
+    503: {"id": "service_unavailable", "message": "The service is temporarily unavailable."},
+}
+RATE_LIMIT = 5000  # requests per hour, as DigitalOcean's `ratelimit-limit` says
+
+
 def _add_hooks(app: Flask, do: DigitalOcean) -> None:
-    """Authentication, DigitalOcean's error bodies, and on every /v2 answer: the deliberate
-    faults, rate-limit headers and the request log."""
+    """Authentication, DigitalOcean's error bodies, and on every /v2 answer: the faults,
+    rate-limit headers and the request log."""
 
     @app.before_request
-    def authenticate() -> None:
+    def authenticate_and_refuse() -> Response | None:
         request.environ["standin.started"] = time.monotonic()
-        if request.path.startswith("/v2/") and (
-            request.headers.get("Authorization") != f"Bearer {do.token}"
-        ):
+        if not request.path.startswith("/v2/"):
+            return None
+        if request.headers.get("Authorization") != f"Bearer {do.token}":
             raise ApiError(401, "unauthorized", "Unable to authenticate you")
+        with do.lock:
+            fault = do.take_fault(
+                request.method, request.path, request.get_json(silent=True), (NO_EFFECT,)
+            )
+        if fault is None:
+            return None
+        request.environ["standin.fault"] = fault.effect
+        return _fault_answer(fault, fault.status or 500)
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
@@ -104,11 +134,17 @@ def _add_hooks(app: Flask, do: DigitalOcean) -> None:
         if not request.path.startswith("/v2/"):
             return response
         with do.lock:
-            response = _apply_fault(do, response)
-            remaining = max(0, 5000 - len(do.requests) - 1)
-            response.headers["ratelimit-limit"] = "5000"
-            response.headers["ratelimit-remaining"] = str(remaining)
-            response.headers["ratelimit-reset"] = str(int(time.time()) + 60)
+            if "standin.fault" not in request.environ:
+                fault = do.take_fault(
+                    request.method, request.path, request.get_json(silent=True), (ACTED, DROPPED)
+                )
+                if fault is not None:
+                    request.environ["standin.fault"] = fault.effect
+                    response = _acted_fault(fault, response)
+            remaining = max(0, RATE_LIMIT - len(do.requests) - 1)
+            response.headers["ratelimit-limit"] = str(RATE_LIMIT)
+            response.headers.setdefault("ratelimit-remaining", str(remaining))
+            response.headers.setdefault("ratelimit-reset", str(int(time.time()) + 60))
             do.requests.append(
                 {
                     "t": request.environ.get("standin.started", time.monotonic()),
@@ -119,24 +155,40 @@ def _add_hooks(app: Flask, do: DigitalOcean) -> None:
                     "query": request.query_string.decode(),
                     "status": response.status_code,
                     "body": request.get_json(silent=True),
+                    "observed": request.environ.get("standin.observed"),
+                    "fault": request.environ.get("standin.fault"),
                 }
             )
         return response
 
 
-def _apply_fault(do: DigitalOcean, response: Response) -> Response:
-    for fault in do.faults:
-        if fault.method == request.method and fault.path.fullmatch(request.path):
-            fault.times -= 1
-            if fault.times <= 0:
-                do.faults.remove(fault)
-            faulty = Response(
-                json.dumps(fault.body),
-                status=fault.status or response.status_code,
-                content_type="application/json; charset=utf-8",
-            )
-            return faulty
+def _fault_answer(fault: Fault, status: int) -> Response:
+    """The fault's answer: its body (or DigitalOcean's for the status) and its headers; a 429
+    carries DigitalOcean's rate-limit headers with nothing remaining."""
+    body = fault.body if fault.body is not None else FAULT_BODIES.get(status, FAULT_BODIES[500])
+    if isinstance(body, dict) and "id" in body:
+        body = {**body, "request_id": str(uuid.uuid4())}
+    response = Response(
+        json.dumps(body), status=status, content_type="application/json; charset=utf-8"
+    )
+    if status == 429:
+        response.headers["ratelimit-remaining"] = "0"
+        response.headers["ratelimit-reset"] = str(int(time.time()) + 1)
+        response.headers["retry-after"] = "1"
+    for key, value in fault.headers.items():
+        response.headers[key] = value
     return response
+
+
+def _acted_fault(fault: Fault, response: Response) -> Response:
+    """After the cloud acted: the fault's answer instead of the real one, or the real one with
+    the recorder told to cut it mid-way."""
+    if fault.effect == DROPPED:
+        response.headers[DROP_HEADER] = DROP_VALUE
+        return response
+    if fault.status is None and fault.body is not None:  # a contract fault: same status
+        return _fault_answer(fault, response.status_code)
+    return _fault_answer(fault, fault.status or 500)
 
 
 def _add_inspection_routes(route: Route, do: DigitalOcean) -> None:
@@ -161,11 +213,24 @@ def _add_inspection_routes(route: Route, do: DigitalOcean) -> None:
                 status=int(spec["status"]) if spec.get("status") is not None else None,
                 body=spec.get("body"),
                 times=int(spec.get("times", 1)),
+                effect=str(spec.get("effect", ACTED)),
+                headers={str(k): str(v) for k, v in (spec.get("headers") or {}).items()},
+                body_match=dict(spec.get("body_match") or {}),
             )
         except (KeyError, ValueError, re.error) as problem:
             raise ApiError(400, "bad_request", f"a fault needs method, path: {problem}") from None
+        if fault.effect not in EFFECTS:
+            raise ApiError(400, "bad_request", f"effect must be one of {EFFECTS}")
         do.faults.append(fault)
         return answer(fault.describe(), 201)
+
+    @route("/_standin/behaviour", ["GET", "PATCH"])
+    def standin_behaviour() -> Response:
+        """How slowly the cloud acts, its name check and its load-balancer limit
+        (tests/e2e/standin/lifecycle.py)."""
+        if request.method == "PATCH":
+            do.behaviour.update(body())
+        return answer(do.behaviour.describe())
 
     @route("/_standin/databases/<database_id>/firewall/rules", ["POST"])
     def standin_add_rule(database_id: str) -> Response:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
-from components.catalog import REGIONS  # the regions offering DOKS, MySQL and Valkey
+from tests.e2e.standin.reference import REGIONS  # the stand-in's own, dated
 
 JSON = dict[str, Any]
 Key = TypeVar("Key")

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.e2e.standin import reference
 from tests.e2e.standin.common import (
     DUMMY_CA_PEM,
     JSON,
@@ -27,6 +28,7 @@ from tests.e2e.standin.common import (
     timestamp_now,
     unprocessable,
 )
+from tests.e2e.standin.lifecycle import Behaviour, Countdown, Departures
 from tests.e2e.standin.vpcs import Vpcs
 
 # DigitalOcean puts every database cluster (and cluster) of an account into its default project.
@@ -42,13 +44,13 @@ _MYSQL_STORAGE_MIB: dict[str, int] = {
 }
 _MYSQL_STORAGE_ENGINES = ("mysql", "pg")
 _ENGINES: dict[str, JSON] = {
-    # engine: default version, port, protocol, admin user, default database, semantic versions
+    # engine: default version, port, protocol, admin user, default database
     "mysql": {"version": "8", "port": 25060, "protocol": "mysql", "user": "doadmin",
-              "database": "defaultdb", "semantic": {"8": "8.0.39"}},
+              "database": "defaultdb"},
     "pg": {"version": "17", "port": 25060, "protocol": "postgresql", "user": "doadmin",
-           "database": "defaultdb", "semantic": {"17": "17.4"}},
+           "database": "defaultdb"},
     "valkey": {"version": "8", "port": 25061, "protocol": "rediss", "user": "default",
-               "database": "", "semantic": {"8": "8.0.2"}},
+               "database": ""},
 }  # fmt: skip
 # What GET /v2/databases/{id}/config answers for a new MySQL cluster (DigitalOcean's example).
 _MYSQL_DEFAULT_CONFIG: JSON = {
@@ -79,30 +81,51 @@ class Database:
 class DatabaseClusters:
     """The account's database clusters by ID."""
 
-    def __init__(self, ids: Ids, vpcs: Vpcs) -> None:
+    def __init__(self, ids: Ids, vpcs: Vpcs, behaviour: Behaviour, departures: Departures) -> None:
         self.ids = ids
         self.vpcs = vpcs
+        self.behaviour = behaviour
+        self.departures = departures
         self.by_id: dict[str, Database] = {}
+        self.creating = Countdown()  # reads a new cluster still answers "creating"
 
     def get(self, database_id: str) -> Database:
         return find(self.by_id, database_id)
+
+    def read(self, database_id: str) -> JSON:
+        """`GET /v2/databases/{id}`: one poll; a new cluster answers "creating" at first."""
+        database = self.get(database_id)
+        view = self.view(database)
+        if self.creating.read(database_id):
+            view["status"] = "creating"
+        return view
+
+    def state_of(self, database_id: str) -> str:
+        """The status the next read would answer, without counting as one."""
+        if database_id not in self.by_id:
+            return "gone"
+        return "creating" if self.creating.pending(database_id) else "online"
 
     def view(self, database: Database) -> JSON:
         view = copy.deepcopy(database.api)
         view["users"] = copy.deepcopy(list(database.users.values()))
         if database.dbs:
             view["db_names"] = list(database.dbs)
+        if self.creating.pending(database.api["id"]):
+            view["status"] = "creating"
         return view
 
     def views(self) -> list[JSON]:
         return [self.view(d) for d in self.by_id.values()]
 
     def names_in_vpc(self, vpc_id: str) -> list[str]:
-        return [
+        """Clusters in the VPC, those on their way out included (one read of each)."""
+        live = [
             d.api["name"]
             for d in self.by_id.values()
             if d.api.get("private_network_uuid") == vpc_id
         ]
+        return live + self.departures.members_of(vpc_id, "database")
 
     def state(self) -> list[JSON]:
         """Every cluster as the API shows it, with its contents."""
@@ -129,12 +152,17 @@ class DatabaseClusters:
             unprocessable(f"engine '{engine}' is not supported here")
         spec = _ENGINES[engine]
         num_nodes = _num_nodes(body)
-        if size == "db-s-1vcpu-1gb" and num_nodes > 1:
-            unprocessable("db-s-1vcpu-1gb does not support standby nodes")
+        sizes = reference.DATABASE_SIZES[engine]
+        if size not in sizes:
+            unprocessable(f"invalid size slug '{size}' for engine {engine}")
+        if num_nodes > 1 and not sizes[size][2]:
+            unprocessable(f"{size} does not support standby nodes")
         version = str(body.get("version") or spec["version"])
-        if version not in spec["semantic"]:
+        versions = reference.DATABASE_VERSIONS[engine]
+        if version not in versions:
             unprocessable(f"version '{version}' of {engine} is not offered")
-        if any(d.api["name"] == name for d in self.by_id.values()):
+        taken = {d.api["name"] for d in self.by_id.values()} | self.departures.names("database")
+        if self.behaviour.unique_names and name in taken:
             unprocessable("cluster name is not available")
         vpc_id = self.vpcs.placement(
             str(body.get("private_network_uuid") or ""), region, "private_network_uuid"
@@ -153,7 +181,7 @@ class DatabaseClusters:
             "name": name,
             "engine": engine,
             "version": version,
-            "semantic_version": spec["semantic"][version],
+            "semantic_version": versions[version],
             "num_nodes": num_nodes,
             "size": size,
             "region": region,
@@ -184,6 +212,7 @@ class DatabaseClusters:
         if engine == "valkey":
             database.eviction_policy = "noeviction"
         self.by_id[database_id] = database
+        self.creating.start(database_id, self.behaviour.database_creating_polls)
         created = self.view(database)
         created["status"] = "creating"
         return created
@@ -191,6 +220,8 @@ class DatabaseClusters:
     def resize(self, database_id: str, body: JSON) -> None:
         database = self.get(database_id)
         size = required_str(body, "size")
+        if size not in reference.DATABASE_SIZES[database.api["engine"]]:
+            unprocessable(f"invalid size slug '{size}' for engine {database.api['engine']}")
         num_nodes = _num_nodes(body)
         database.api["size"] = size
         database.api["num_nodes"] = num_nodes
@@ -218,8 +249,16 @@ class DatabaseClusters:
         return {"certificate": base64.b64encode(DUMMY_CA_PEM).decode()}
 
     def delete(self, database_id: str) -> None:
-        self.get(database_id)
+        database = self.get(database_id)
         del self.by_id[database_id]
+        self.creating.forget(database_id)
+        self.departures.depart(
+            "database",
+            database_id,
+            database.api["name"],
+            str(database.api.get("private_network_uuid") or ""),
+            copy.deepcopy(database.api),
+        )
 
 
 def new_password() -> str:

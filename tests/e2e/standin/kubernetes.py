@@ -18,11 +18,10 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from components import catalog
+from tests.e2e.standin import reference
 from tests.e2e.standin.common import (
     DUMMY_CA_PEM,
     JSON,
-    REGIONS,
     WEEKDAYS,
     Ids,
     check_region,
@@ -37,14 +36,11 @@ from tests.e2e.standin.common import (
     unique,
     unprocessable,
 )
+from tests.e2e.standin.lifecycle import Behaviour, Countdown, Departures
 from tests.e2e.standin.vpcs import Vpcs
 
 # Newest first: getKubernetesVersions takes the first slug with the prefix as `latest_version`.
-KUBERNETES_VERSIONS: tuple[tuple[str, str], ...] = (
-    ("1.36.3-do.0", "1.36.3"),
-    ("1.35.7-do.1", "1.35.7"),
-    ("1.34.9-do.2", "1.34.9"),
-)
+KUBERNETES_VERSIONS = reference.KUBERNETES_VERSIONS
 _K8S_FEATURES = [
     "cluster-autoscaler",
     "docr-integration",
@@ -82,6 +78,8 @@ class NodePools:
             unprocessable("node_pools: each node pool must be an object")
         name = required_str(spec, "name")
         size = required_str(spec, "size")
+        if size not in reference.NODE_SIZES:
+            unprocessable(f"node pool '{name}': size '{size}' is not a valid node size")
         auto_scale = bool(spec.get("auto_scale", False))
         min_nodes = int(spec.get("min_nodes") or 0)
         max_nodes = int(spec.get("max_nodes") or 0)
@@ -161,39 +159,81 @@ class NodePools:
 class KubernetesClusters:
     """The account's DOKS clusters by ID, and which of them have registry integration."""
 
-    def __init__(self, ids: Ids, vpcs: Vpcs, access: Mapping[str, ClusterAccess]) -> None:
+    def __init__(
+        self,
+        ids: Ids,
+        vpcs: Vpcs,
+        access: Mapping[str, ClusterAccess],
+        behaviour: Behaviour,
+        departures: Departures,
+    ) -> None:
         self.ids = ids
         self.vpcs = vpcs
         self.access = access
+        self.behaviour = behaviour
+        self.departures = departures
         self.pools = NodePools(ids)
         self.by_id: dict[str, JSON] = {}
         self.registry_clusters: set[str] = set()
+        self.provisioning = Countdown()  # reads a new cluster still answers "provisioning"
 
     def options(self) -> JSON:
         return {
             "options": {
-                "regions": [{"name": n, "slug": s} for s, n in REGIONS.items()],
+                "regions": [{"name": n, "slug": s} for s, n in reference.REGIONS.items()],
                 "versions": [
                     {"slug": slug, "kubernetes_version": kv, "supported_features": _K8S_FEATURES}
                     for slug, kv in KUBERNETES_VERSIONS
                 ],
-                "sizes": [{"name": slug, "slug": slug} for slug in catalog.NODE_SIZES],
+                "sizes": [{"name": slug, "slug": slug} for slug in reference.NODE_SIZES],
             }
         }
 
     def get(self, cluster_id: str) -> JSON:
         return find(self.by_id, cluster_id)
 
+    def read(self, cluster_id: str) -> JSON:
+        """`GET /v2/kubernetes/clusters/{id}`: one poll. A new cluster answers "provisioning"
+        for its first polls, a deleted one "deleting" until it is gone."""
+        if cluster_id not in self.by_id:
+            departing = self.departures.read("kubernetes", cluster_id)
+            if departing is None:
+                not_found()
+            return departing
+        cluster = self.by_id[cluster_id]
+        if self.provisioning.read(cluster_id):
+            return self._provisioning_view(cluster)
+        return self.view(cluster)
+
+    def state_of(self, cluster_id: str) -> str:
+        """The state the next read would answer, without counting as one."""
+        if cluster_id not in self.by_id:
+            return "deleting" if self.departures.departing(cluster_id) else "gone"
+        return "provisioning" if self.provisioning.pending(cluster_id) else "running"
+
     def view(self, cluster: JSON) -> JSON:
         view = copy.deepcopy(cluster)
         view["registry_enabled"] = cluster["id"] in self.registry_clusters
+        if self.provisioning.pending(cluster["id"]):
+            return self._provisioning_view(cluster)
+        return view
+
+    def _provisioning_view(self, cluster: JSON) -> JSON:
+        view = copy.deepcopy(cluster)
+        view["registry_enabled"] = cluster["id"] in self.registry_clusters
+        view["status"] = {"state": "provisioning", "message": "Provisioning"}
+        for pool in view["node_pools"]:
+            for node in pool["nodes"]:
+                node["status"] = {"state": "provisioning"}
         return view
 
     def views(self) -> list[JSON]:
-        return [self.view(c) for c in self.by_id.values()]
+        return [self.view(c) for c in self.by_id.values()] + self.departures.views("kubernetes")
 
     def names_in_vpc(self, vpc_id: str) -> list[str]:
-        return [c["name"] for c in self.by_id.values() if c["vpc_uuid"] == vpc_id]
+        """Clusters in the VPC, those on their way out included (one read of each)."""
+        live = [c["name"] for c in self.by_id.values() if c["vpc_uuid"] == vpc_id]
+        return live + self.departures.members_of(vpc_id, "kubernetes")
 
     def create(self, body: JSON) -> JSON:
         name = required_str(body, "name")
@@ -205,7 +245,8 @@ class KubernetesClusters:
             version = slugs[0]
         if version not in slugs:
             unprocessable(f"version '{version}' is not offered; offered: {', '.join(slugs)}")
-        if any(c["name"] == name for c in self.by_id.values()):
+        taken = {c["name"] for c in self.by_id.values()} | self.departures.names("kubernetes")
+        if self.behaviour.unique_names and name in taken:
             unprocessable(f"a cluster with the name '{name}' already exists")
         pools = body.get("node_pools")
         if not isinstance(pools, list) or not pools:
@@ -246,9 +287,8 @@ class KubernetesClusters:
         _apply_switches(cluster, body)
         cluster["node_pools"] = [self.pools.new(cluster_id, pool) for pool in pools]
         self.by_id[cluster_id] = cluster
-        created = self.view(cluster)
-        created["status"] = {"state": "provisioning", "message": "Provisioning"}
-        return created
+        self.provisioning.start(cluster_id, self.behaviour.cluster_provisioning_polls)
+        return self._provisioning_view(cluster)
 
     def update(self, cluster_id: str, body: JSON) -> JSON:
         cluster = self.get(cluster_id)
@@ -287,9 +327,13 @@ class KubernetesClusters:
         return self.view(cluster)
 
     def delete(self, cluster_id: str) -> None:
-        self.get(cluster_id)
+        cluster = self.get(cluster_id)
+        view = self.view(cluster)
+        view["status"] = {"state": "deleting", "message": "Deleting"}
         del self.by_id[cluster_id]
+        self.provisioning.forget(cluster_id)
         self.registry_clusters.discard(cluster_id)
+        self.departures.depart("kubernetes", cluster_id, cluster["name"], cluster["vpc_uuid"], view)
 
     def registry(self, body: JSON, enable: bool) -> None:
         for cluster_id in strings(body.get("cluster_uuids")):

@@ -35,6 +35,12 @@ def answer(payload: Any, status: int = 200) -> Response:
     )
 
 
+def observed(state: str) -> None:
+    """The state a read answered, kept in the request log (`observed`): how often the provider
+    polled, and what it saw each time."""
+    request.environ["standin.observed"] = state
+
+
 def nothing(status: int = 204) -> Response:
     response = Response(status=status)
     del response.headers["Content-Type"]
@@ -83,7 +89,9 @@ def add_kubernetes_routes(route: Route, do: DigitalOcean) -> None:
 
     @route("/v2/kubernetes/clusters/<cluster_id>", ["GET"])
     def clusters_get(cluster_id: str) -> Response:
-        return answer({"kubernetes_cluster": clusters.view(clusters.get(cluster_id))})
+        view = clusters.read(cluster_id)
+        observed(view["status"]["state"])
+        return answer({"kubernetes_cluster": view})
 
     @route("/v2/kubernetes/clusters/<cluster_id>", ["PUT"])
     def clusters_update(cluster_id: str) -> Response:
@@ -156,7 +164,9 @@ def add_database_routes(route: Route, do: DigitalOcean) -> None:
 
     @route("/v2/databases/<database_id>", ["GET"])
     def databases_get(database_id: str) -> Response:
-        return answer({"database": databases.view(databases.get(database_id))})
+        view = databases.read(database_id)
+        observed(view["status"])
+        return answer({"database": view})
 
     @route("/v2/databases/<database_id>", ["DELETE"])
     def databases_delete(database_id: str) -> Response:
@@ -321,3 +331,30 @@ def add_tag_routes(route: Route, do: DigitalOcean) -> None:
     def tags_resources(name: str) -> Response:
         tags.tag_resources(name, body(), add=request.method == "POST")
         return nothing()
+
+
+def add_load_balancer_routes(route: Route, do: DigitalOcean) -> None:
+    balancers = do.load_balancers
+
+    @route("/v2/load_balancers", ["POST"])
+    def load_balancers_create() -> Response:
+        return answer({"load_balancer": balancers.create(body())}, 202)
+
+    @route("/v2/load_balancers", ["GET"])
+    def load_balancers_list() -> Response:
+        listed = balancers.views()
+        return answer({"load_balancers": listed, "links": {}, "meta": {"total": len(listed)}})
+
+    @route("/v2/load_balancers/<balancer_id>", ["GET"])
+    def load_balancers_get(balancer_id: str) -> Response:
+        return answer({"load_balancer": balancers.get(balancer_id)})
+
+    @route("/v2/load_balancers/<balancer_id>", ["DELETE"])
+    def load_balancers_delete(balancer_id: str) -> Response:
+        balancers.delete(balancer_id)
+        return nothing()
+
+    @route("/v2/droplets", ["GET"])
+    def droplets_list() -> Response:
+        listed = do.droplets.views(request.args.get("tag_name") or None)
+        return answer({"droplets": listed, "links": {}, "meta": {"total": len(listed)}})

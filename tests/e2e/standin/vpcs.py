@@ -16,13 +16,15 @@ from tests.e2e.standin.common import (
     timestamp_now,
     unprocessable,
 )
+from tests.e2e.standin.lifecycle import Behaviour
 
 
 class Vpcs:
     """The account's VPCs by ID."""
 
-    def __init__(self, ids: Ids) -> None:
+    def __init__(self, ids: Ids, behaviour: Behaviour) -> None:
         self.ids = ids
+        self.behaviour = behaviour
         self.by_id: dict[str, JSON] = {}
 
     def get(self, vpc_id: str) -> JSON:
@@ -34,7 +36,7 @@ class Vpcs:
         check_region(region)
         if not re.fullmatch(r"[a-zA-Z0-9\-.]+", name):
             unprocessable("name may contain only letters, digits, '-' and '.'")
-        if any(v["name"] == name for v in self.by_id.values()):
+        if self.behaviour.unique_names and any(v["name"] == name for v in self.by_id.values()):
             unprocessable(f"A VPC with the name '{name}' already exists")
         ip_range = body.get("ip_range") or "10.10.10.0/24"
         try:

@@ -1,0 +1,265 @@
+"""Recovery of one stack after a deploy that DigitalOcean or a dying runner cut short: bring what
+DigitalOcean built back into the stack's state, so that the next `pulumi up` converges.
+
+    ./scripts/recover STACK [--cwd DIR]
+    python -m ops.recover STACK [--cwd DIR]
+
+Two situations leave a resource that DigitalOcean built but the state does not hold:
+
+- the CLI was killed while DigitalOcean was building (a runner dying mid-deploy): the state keeps
+  a *pending create* for it, without an ID, and every `pulumi up` warns about it;
+- a create whose answer was lost (a 5xx or a dropped connection after DigitalOcean acted): the
+  provider's retry met "name is not available", `up` failed, and nothing is recorded at all.
+
+This command never deletes anything and never clears a lock (a deploy may still be running: a
+person decides, see docs/when-things-go-wrong.md). It runs the orphan report (`ops.orphans`),
+then:
+
+1. the pending creates are dropped from the state (`pulumi refresh --clear-pending-creates`);
+   those DigitalOcean built are now orphans like any other. Pulumi's own
+   `pulumi refresh --import-pending-creates URN ID` would import them directly, but the CLI this
+   was proven with (3.274.1) turns the pending create into a pending import that the refresh
+   then drops: the resource is neither imported nor pending any more (the end-to-end suite
+   shows it, tests/e2e/test_imperfect_cloud.py);
+2. each orphan that the program declares and the state lacks (same type and name as a
+   resource `pulumi preview` would create) is imported where the program declares it
+   (`pulumi import --file` from `pulumi preview --import-file`, with the parent the preview
+   names and the program's protection);
+3. it lists what is left for a person: duplicates and resources the program does not declare,
+   with how to delete them after checking.
+
+Then `pulumi up` converges: it updates the imported resources in place where the program
+declares more than the create request carried (maintenance windows, eviction policy) and
+creates what depends on them.
+
+Exit status: 0 nothing left for a person; 1 orphans remain that a person must look at; 2 any
+failure (the stack is locked, the CLI failed), with what to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ops.orphans import REPO, Orphan, OrphanReport, check
+
+EXIT_DONE, EXIT_LEFT, EXIT_ERROR = 0, 1, 2
+LOCKED = "the stack is currently locked"
+LOCK_ADVICE = (
+    "The stack is locked: a deploy is running, or one died without releasing the lock. Make sure"
+    " no `pulumi up` of this stack runs anywhere (CI, a laptop), then run `pulumi cancel --stack"
+    " {stack}` and this command again. Never cancel a lock a running deploy holds."
+)
+
+
+class RecoveryFailed(Exception):
+    pass
+
+
+@dataclass
+class Recovery:
+    stack: str
+    built_pending: list[str] = field(default_factory=list)
+    cleared_pending: list[str] = field(default_factory=list)
+    imported: list[str] = field(default_factory=list)
+    left: list[Orphan] = field(default_factory=list)
+
+    def report(self) -> str:
+        lines = [f"Stack {self.stack}: recovery"]
+        if not (self.built_pending or self.cleared_pending or self.imported or self.left):
+            lines.append("  nothing to recover: no pending operation, no orphan.")
+        for urn in self.built_pending:
+            lines.append(f"  the pending create {urn}: DigitalOcean built it (imported below)")
+        for urn in self.cleared_pending:
+            lines.append(f"  dropped the pending create {urn} (DigitalOcean never built it)")
+        for what in self.imported:
+            lines.append(f"  imported {what}")
+        for orphan in self.left:
+            lines.append(f"  left for a person: {orphan.resource.describe()}: {orphan.reason}")
+        lines.append(
+            f"Next: `pulumi up --stack {self.stack}` (it converges the stack)"
+            + (
+                f"; then check and delete what is left (`./scripts/orphans {self.stack}` says how)."
+                if self.left
+                else "."
+            )
+        )
+        return "\n".join(lines) + "\n"
+
+
+def _pulumi(
+    argv: Sequence[str], cwd: Path, environ: Mapping[str, str], stack: str
+) -> subprocess.CompletedProcess[str]:
+    try:
+        completed = subprocess.run(
+            ["pulumi", *argv, "--stack", stack, "--non-interactive"],
+            cwd=cwd,
+            env=dict(environ),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=1800,
+        )
+    except FileNotFoundError:
+        raise RecoveryFailed("the Pulumi CLI (`pulumi`) is not on PATH") from None
+    if completed.returncode != 0:
+        output = completed.stderr + completed.stdout
+        if LOCKED in output:
+            raise RecoveryFailed(LOCK_ADVICE.format(stack=stack))
+        tail = " ".join(line.strip() for line in output.strip().splitlines()[-6:])
+        raise RecoveryFailed(f"`pulumi {' '.join(argv)}` failed: {tail}")
+    return completed
+
+
+def _name_of(inputs: Mapping[str, Any] | None) -> str | None:
+    name = (inputs or {}).get("name")
+    return str(name) if isinstance(name, str) else None
+
+
+def pending_creates(exported: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The resources of the state's pending create operations."""
+    deployment = exported.get("deployment") or {}
+    return [
+        dict(op.get("resource") or {})
+        for op in deployment.get("pending_operations") or []
+        if op.get("type") == "creating"
+    ]
+
+
+def match(orphans: Sequence[Orphan], pulumi_type: str, name: str | None) -> Orphan | None:
+    for orphan in orphans:
+        if (
+            orphan.adoptable
+            and orphan.resource.pulumi_type == pulumi_type
+            and name is not None
+            and orphan.resource.name == name
+        ):
+            return orphan
+    return None
+
+
+def planned_imports(
+    preview: Mapping[str, Any], import_file: Mapping[str, Any], orphans: Sequence[Orphan]
+) -> tuple[list[dict[str, Any]], list[Orphan]]:
+    """The entries of `pulumi preview --import-file` for the creates that an orphan fills (with
+    its ID and the protection the program declares), and those orphans."""
+    steps = {
+        str(step.get("urn")): step
+        for step in preview.get("steps") or []
+        if step.get("op") == "create"
+    }
+    entries, adopted = [], []
+    for entry in import_file.get("resources") or []:
+        step = next(
+            (
+                s
+                for urn, s in steps.items()
+                if urn.endswith(f"::{entry.get('name')}")
+                and (s.get("newState") or {}).get("type") == entry.get("type")
+            ),
+            None,
+        )
+        if step is None:
+            continue
+        new_state = step.get("newState") or {}
+        orphan = match(orphans, str(entry.get("type")), _name_of(new_state.get("inputs")))
+        if orphan is None or orphan in adopted:
+            continue
+        entries.append(
+            {**entry, "id": orphan.resource.id, "protect": bool(new_state.get("protect"))}
+        )
+        adopted.append(orphan)
+    return entries, adopted
+
+
+def recover(stack: str, cwd: Path, environ: Mapping[str, str]) -> Recovery:
+    recovery = Recovery(stack)
+    found: OrphanReport = check(stack, cwd, environ)
+    if found.errors:
+        raise RecoveryFailed("; ".join(found.errors))
+    orphans = list(found.orphans)
+
+    # 1. Pending creates: dropped from the state; those DigitalOcean built are orphans and are
+    # imported in step 2 (`pulumi refresh --import-pending-creates` would be the direct way, but
+    # CLI 3.274.1 drops such a resource instead of importing it: see the module docstring).
+    exported = json.loads(_pulumi(["stack", "export"], cwd, environ, stack).stdout)
+    pending = pending_creates(exported)
+    if pending:
+        _pulumi(
+            ["refresh", "--yes", "--skip-preview", "--clear-pending-creates"], cwd, environ, stack
+        )
+        for resource in pending:
+            built = match(orphans, str(resource.get("type")), _name_of(resource.get("inputs")))
+            (recovery.built_pending if built else recovery.cleared_pending).append(
+                str(resource["urn"])
+            )
+
+    # 2. Orphans the program declares: import them where the preview would create them.
+    if any(orphan.adoptable for orphan in orphans):
+        with tempfile.TemporaryDirectory(prefix="posts-recover-") as scratch:
+            plan_file = Path(scratch) / "plan.json"
+            preview = json.loads(
+                _pulumi(
+                    ["preview", "--json", "--import-file", str(plan_file)], cwd, environ, stack
+                ).stdout
+            )
+            plan = json.loads(plan_file.read_text()) if plan_file.exists() else {}
+            entries, adopted = planned_imports(preview, plan, orphans)
+            for protect in (True, False):
+                group = [e for e in entries if e["protect"] is protect]
+                if not group:
+                    continue
+                import_file = Path(scratch) / f"import-{protect}.json"
+                import_file.write_text(
+                    json.dumps(
+                        {
+                            "nameTable": plan.get("nameTable") or {},
+                            "resources": [
+                                {k: v for k, v in e.items() if k != "protect"} for e in group
+                            ],
+                        }
+                    )
+                )
+                _pulumi(
+                    [
+                        "import", "--yes", "--skip-preview", "--generate-code=false",
+                        f"--protect={'true' if protect else 'false'}",
+                        "--file", str(import_file),
+                    ],
+                    cwd, environ, stack,
+                )  # fmt: skip
+            for orphan in adopted:
+                recovery.imported.append(orphan.resource.describe())
+                orphans.remove(orphan)
+
+    # 3. What is left is for a person.
+    recovery.left = orphans
+    return recovery
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/recover", description=__doc__.split("\n\n")[0])
+    parser.add_argument("stack", help="the stack to recover, e.g. dev")
+    parser.add_argument(
+        "--cwd", type=Path, default=REPO, help="the Pulumi project (default: this repository)"
+    )
+    options = parser.parse_args(argv)
+    try:
+        recovery = recover(options.stack, options.cwd, os.environ)
+    except RecoveryFailed as failure:
+        print(f"recover: {failure}", file=sys.stderr)
+        return EXIT_ERROR
+    print(recovery.report(), end="")
+    return EXIT_LEFT if recovery.left else EXIT_DONE
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
