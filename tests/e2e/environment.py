@@ -40,6 +40,10 @@ RELEASED_WORKLOADS = (
     "app-deployment-frontend",
 )
 MIGRATE_JOB = "app-job-migrate"
+# How slowly DigitalOcean builds during a first deploy (tests/e2e/standin/lifecycle.py): the
+# provider reads a new cluster every 10 s and a database every 15 s.
+CLUSTER_PROVISIONING_POLLS = 2
+DATABASE_CREATING_POLLS = 1
 
 
 def stack_setting(stack: str, key: str) -> Any:
@@ -58,6 +62,7 @@ class StackEnvironment:
         self.baseline_release = str(stack_setting(stack, "imageTag"))
         self.release = self.baseline_release
         self.first_up: Run | None = None
+        self.first_requests = 0  # the stand-in's request count when the first up began
         self._initialised = False
         self._closers: list[Any] = []
         try:
@@ -123,9 +128,17 @@ class StackEnvironment:
             self._initialised = True
 
     def ensure_deployed(self) -> Run:
-        """The first `pulumi up` of the stack (run once; later callers get its result)."""
+        """The first `pulumi up` of the stack (run once; later callers get its result), against
+        a cloud that takes its time: the cluster answers "provisioning" to the provider's first
+        CLUSTER_PROVISIONING_POLLS reads, each database "creating" to its first
+        DATABASE_CREATING_POLLS."""
         self.ensure_initialised()
         if self.first_up is None:
+            self.standin.behaviour(
+                cluster_provisioning_polls=CLUSTER_PROVISIONING_POLLS,
+                database_creating_polls=DATABASE_CREATING_POLLS,
+            )
+            self.first_requests = len(self.standin.requests())
             self.first_up = self.workspace.pulumi("up", "--yes", "--skip-preview", events=True)
         return self.first_up
 

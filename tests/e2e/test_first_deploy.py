@@ -82,8 +82,16 @@ def test_up_creates_everything_and_the_application_runs(env: StackEnvironment) -
     assert outputs["clusterName"] == f"posts-{env.stack}"
     assert outputs["release"] == env.release
     assert outputs["namespace"] == NAMESPACE
-    assert outputs["publicAddress"] == env.control_plane.gateway_address
-    assert outputs["url"] == f"http://{env.control_plane.gateway_address}"
+    # The Gateway's address is its load balancer's, as DigitalOcean's API gave it to the cloud
+    # controller (tests/e2e/gateway_status.py), named by the Gateway's annotation.
+    (balancer,) = [
+        b
+        for b in env.standin.state()["load_balancers"]
+        if b["name"] == f"posts-{env.stack}-gateway"
+    ]
+    assert f"k8s:{cluster['id']}" in balancer["tags"]
+    assert outputs["publicAddress"] == balancer["ip"]
+    assert outputs["url"] == f"http://{balancer['ip']}"
     assert outputs["kubernetesVersion"].startswith("1.36.")
     assert_kubeconfigs(env, outputs["kubeconfig"], cluster["id"])
 
