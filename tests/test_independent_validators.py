@@ -27,6 +27,7 @@ from components.workload import (
     CHECKOV_SKIPS_COMMON,
 )
 from offline.simulate import REPO, Simulation, stack_names
+from tests.crds import by_kind, gateway_api_crds
 
 GATEWAY_API_SCHEMAS = REPO.parent / "shared" / "schemas" / "gateway-api-v1.4.1"
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
@@ -107,15 +108,9 @@ def test_strict_validation_rejects_an_unknown_field(
 
 @functools.cache
 def crds() -> dict[str, dict[str, Any]]:
-    """The shared Gateway API CRDs by kind."""
+    """The Gateway API CRDs the suite is given, by kind."""
     assert GATEWAY_API_SCHEMAS.is_dir(), f"missing {GATEWAY_API_SCHEMAS} (shared/ beside the repo)"
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    found = {}
-    for path in GATEWAY_API_SCHEMAS.glob("*.yaml"):  # one CRD per file, or a release's bundle
-        for doc in yaml.load_all(path.read_text(), Loader=loader):
-            if doc and doc.get("kind") == "CustomResourceDefinition":
-                found[doc["spec"]["names"]["kind"]] = doc
-    return found
+    return by_kind(gateway_api_crds(GATEWAY_API_SCHEMAS))
 
 
 def crd_schema(kind: str, api_version: str) -> dict[str, Any]:
