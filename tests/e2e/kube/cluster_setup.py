@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from components import catalog
+from tests.assets import gateway_api_crds_dir
 from tests.crds import gateway_api_crds, load_crds, resource
 from tests.e2e.gateway_status import CILIUM_CONTROLLER
 from tests.e2e.kube.daemons import KWOK_NODE_ANNOTATION
 from tests.e2e.kube.kubectl import ControlPlaneError, Kubectl, until
-from tests.e2e.toolchain import REPO
 
-GATEWAY_API_CRDS = REPO.parent / "shared" / "schemas" / "gateway-api-v1.4.1"
+GATEWAY_API_CRDS = gateway_api_crds_dir()  # ../shared's, or the pinned ones fetched
 DOKS_VERSION_LABEL = "1.36.3-do.0"
 
 
