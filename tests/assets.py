@@ -27,6 +27,7 @@ at once with one message naming what is missing and both ways to get it.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import json
@@ -455,8 +456,17 @@ def describe(pins: Pins, cache: Path, shared: Path) -> str:
 
 
 def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.assets",
+        description="Get the test suites' pinned assets (tests/assets.toml): from ../shared, or"
+        " fetched into the cache and checked against their SHA-256s.",
+    )
+    parser.add_argument(
+        "--list", action="store_true", help="print each asset, its source and its checksum's origin"
+    )
+    options = parser.parse_args(argv)
     pins = load()
-    if "--list" in argv:
+    if options.list:
         print(describe(pins, cache_dir(), shared_dir()))
         return 0
     try:
