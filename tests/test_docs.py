@@ -21,6 +21,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from pathlib import Path
 import pytest
 
 from offline.simulate import REPO, stack_names
+from tests import assets
+from tests.test_pinned_assets import closed_port
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 FRONT_PAGE_LIMIT = 10_000  # bytes: README.md is a front page; the rest belongs in docs/
@@ -420,3 +423,51 @@ def test_the_e2e_selection_check_can_fail() -> None:
     assert any(selects("first_deploy and prod", s) for s in scenarios)
     assert not any(selects("first_deploy and staging", s) for s in scenarios)
     assert not any(selects("no_such_scenario", s) for s in scenarios)
+
+
+# --- from a fresh clone -----------------------------------------------------------------------
+# Every entry command starts from a fresh clone: tests/e2e/test_fresh_clone.py (it needs the
+# end-to-end toolchain). Here, the one way they must stop.
+
+
+@pytest.fixture(scope="module")
+def lone_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh copy of this working tree with nothing beside it: no ../shared."""
+    clone = scratch_copy(tmp_path_factory.mktemp("lone") / "repo")
+    assert not (clone.parent / "shared").exists()
+    return clone
+
+
+@pytest.mark.parametrize("command", ["./scripts/test", "./scripts/e2e"])
+def test_without_shared_or_network_the_test_commands_stop_at_once_saying_both_ways(
+    command: str, lone_clone: Path, tmp_path: Path
+) -> None:
+    offline = {
+        assets.CACHE_ENV: str(tmp_path / "cache"),
+        assets.MIRROR_ENV: f"http://127.0.0.1:{closed_port()}",  # nothing listens
+    }
+    started = time.monotonic()
+    result = subprocess.run(
+        [command],
+        cwd=lone_clone,
+        env={**os.environ, **offline},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-3000:]
+    assert time.monotonic() - started < 20, "it should stop before installing or checking"
+    assert output.count("Two ways to get them:") == 1, output
+    for named in (
+        "Gateway API v1.4.1 CRDs: GatewayClass CRD, Gateway CRD, HTTPRoute CRD",
+        "DigitalOcean's OpenAPI description: DigitalOcean-public.v2.bundled.yaml",
+        "the end-to-end toolchain: Pulumi CLI 3.274.1",
+        f"offline: put shared/ beside the repository ({lone_clone.parent / 'shared'})",
+        "online: run this again with internet access",
+    ):
+        assert named in output, output
+    assert "Traceback" not in output
+    assert "bootstrap: installing" not in output and "== ruff" not in output
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.yaml"))

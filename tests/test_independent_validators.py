@@ -1,5 +1,6 @@
 """Every stack's render passes tools that are not ours: kubernetes-validate (strict, against the
-cluster's Kubernetes minor), the Gateway API CRD schemas in ../shared/schemas/, and checkov.
+cluster's Kubernetes minor), the Gateway API CRD schemas (../shared/schemas/ or the pinned ones
+fetched, tests/assets.py), and checkov.
 
 Each tool also gets one object that is wrong on purpose, so a tool that silently checks nothing
 (a wrong flag, an empty folder, a schema not found) fails these tests instead of passing them.
@@ -27,8 +28,10 @@ from components.workload import (
     CHECKOV_SKIPS_COMMON,
 )
 from offline.simulate import REPO, Simulation, stack_names
+from tests.assets import gateway_api_crds_dir
+from tests.crds import by_kind, gateway_api_crds
 
-GATEWAY_API_SCHEMAS = REPO.parent / "shared" / "schemas" / "gateway-api-v1.4.1"
+GATEWAY_API_SCHEMAS = gateway_api_crds_dir()  # ../shared's, or the pinned ones fetched
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
 KUBERNETES_VALIDATE = Path(sys.executable).parent / "kubernetes-validate"
 
@@ -107,15 +110,11 @@ def test_strict_validation_rejects_an_unknown_field(
 
 @functools.cache
 def crds() -> dict[str, dict[str, Any]]:
-    """The shared Gateway API CRDs by kind."""
-    assert GATEWAY_API_SCHEMAS.is_dir(), f"missing {GATEWAY_API_SCHEMAS} (shared/ beside the repo)"
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    found = {}
-    for path in GATEWAY_API_SCHEMAS.glob("*.yaml"):  # one CRD per file, or a release's bundle
-        for doc in yaml.load_all(path.read_text(), Loader=loader):
-            if doc and doc.get("kind") == "CustomResourceDefinition":
-                found[doc["spec"]["names"]["kind"]] = doc
-    return found
+    """The Gateway API CRDs the suite is given, by kind."""
+    assert GATEWAY_API_SCHEMAS.is_dir(), (
+        f"missing {GATEWAY_API_SCHEMAS}: put shared/ beside the repo or run python -m tests.assets"
+    )
+    return by_kind(gateway_api_crds(GATEWAY_API_SCHEMAS))
 
 
 def crd_schema(kind: str, api_version: str) -> dict[str, Any]:

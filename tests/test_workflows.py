@@ -493,6 +493,27 @@ def test_the_test_suite_runs_on_pull_requests_and_main_and_before_every_deploy()
         assert any(squeeze(step.get("run")) == "./.ci/run" for step in before), op
 
 
+def test_the_test_suite_gets_what_it_needs_itself_with_no_fetching_of_the_workflows():
+    """./.ci/run fetches and checks its pinned assets (tests/assets.py); before it, a job only
+    checks out and sets up Python. A download step there would be a second, unchecked source."""
+    runs = 0
+    for name in workflow_names():
+        for job_name, job in jobs(workflow(name)).items():
+            steps = job.get("steps") or []
+            ci = [i for i, step in enumerate(steps) if squeeze(step.get("run")) == "./.ci/run"]
+            if not ci:
+                continue
+            runs += 1
+            before = [action(step) or squeeze(step.get("run")) for step in steps[: ci[0]]]
+            assert before == ["actions/checkout", "actions/setup-python"], (name, job_name, before)
+    assert runs == 3  # tests, deploy-dev, deploy-prod
+    fetching = re.compile(r"\b(curl|wget)\b|e2e-tools-online|\.\./shared")
+    for name in workflow_names():
+        for job in jobs(workflow(name)).values():
+            for step in job.get("steps") or []:
+                assert not fetching.search(str(step.get("run", ""))), (name, step)
+
+
 def drift_job() -> dict[str, Any]:
     (job,) = jobs(workflow("drift.yml")).values()
     return job

@@ -10,6 +10,7 @@ request log (from a create's response to the first read of that resource), not a
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import subprocess
 import sys
@@ -99,7 +100,11 @@ def run(toolchain: Toolchain, root: Path) -> list[tuple[str, float, str]]:
     return rows
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench --engine", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
+    parser.parse_args(argv)
     toolchain = locate()
     ensure_installed()
     print(toolchain.describe())
@@ -119,4 +124,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

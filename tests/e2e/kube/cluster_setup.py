@@ -11,15 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from components import catalog
+from tests.assets import gateway_api_crds_dir
+from tests.crds import gateway_api_crds, load_crds, resource
 from tests.e2e.gateway_status import CILIUM_CONTROLLER
 from tests.e2e.kube.daemons import KWOK_NODE_ANNOTATION
 from tests.e2e.kube.kubectl import ControlPlaneError, Kubectl, until
-from tests.e2e.toolchain import REPO
 
-GATEWAY_API_CRDS = REPO.parent / "shared" / "schemas" / "gateway-api-v1.4.1"
+GATEWAY_API_CRDS = gateway_api_crds_dir()  # ../shared's, or the pinned ones fetched
 DOKS_VERSION_LABEL = "1.36.3-do.0"
 
 
@@ -44,16 +43,17 @@ class ClusterSetup:
         self._nodes_added = 0
 
     def install_crds_and_gateway_class(self) -> None:
-        crd_files = sorted(GATEWAY_API_CRDS.glob("gateway.networking.k8s.io_*.yaml"))
-        crd_files += sorted((self.kube_dir / "crds").glob("*.yaml"))
-        if not crd_files:
-            raise ControlPlaneError(f"no CRDs in {GATEWAY_API_CRDS} or {self.kube_dir / 'crds'}")
-        args = ["create", "--validate=false"]  # see Kubectl.create()
-        for path in crd_files:
-            args += ["-f", str(path)]
-        self.kubectl(*args, timeout=60)
+        try:
+            crds = gateway_api_crds(GATEWAY_API_CRDS)
+        except FileNotFoundError as missing:
+            raise ControlPlaneError(str(missing)) from None
+        cilium = load_crds(self.kube_dir / "crds")
+        if not cilium:
+            raise ControlPlaneError(f"no Cilium CRDs in {self.kube_dir / 'crds'}")
+        crds += cilium
+        self.kubectl.create({"apiVersion": "v1", "kind": "List", "items": crds})
 
-        resources = ",".join(_crd_resource(path) for path in crd_files)
+        resources = ",".join(resource(crd) for crd in crds)
 
         def established() -> bool:
             # Listing every new kind succeeds once all are established (and served).
@@ -197,12 +197,6 @@ class ClusterSetup:
                 if not ok:
                     pending.append(f"{kind}/{item['metadata']['name']}")
         return pending
-
-
-def _crd_resource(path: Path) -> str:
-    """`<plural>.<group>` of the CustomResourceDefinition in `path`."""
-    crd = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    return f"{crd['spec']['names']['plural']}.{crd['spec']['group']}"
 
 
 def _system_workload(pod: catalog.SystemPod) -> dict[str, Any]:
