@@ -202,20 +202,23 @@ class Environments:
         self.toolchain = toolchain
         self.root = root
         self._by_stack: dict[str, StackEnvironment] = {}
-        self._checked: dict[str, int] = {}  # stack -> Prism's mark at the last check
 
     def get(self, stack: str) -> StackEnvironment:
         if stack not in self._by_stack:
             self._by_stack[stack] = StackEnvironment(stack, self.root / stack, self.toolchain)
         return self._by_stack[stack]
 
-    def new_contract_violations(self) -> list[str]:
-        """Violations, outside the provider's known deviations, since the last call."""
+    def contract_marks(self) -> dict[str, int]:
+        """Where each started environment's violations stand now."""
+        return {stack: env.prism.mark() for stack, env in self._by_stack.items()}
+
+    def contract_violations_since(self, marks: dict[str, int]) -> list[str]:
+        """Violations, outside the provider's known deviations, since `marks` (all of them for
+        an environment started since)."""
         found = []
         for env in self._by_stack.values():
-            since = self._checked.get(env.stack, 0)
+            since = marks.get(env.stack, 0)
             found += [f"{env.stack}: {v}" for v in env.prism.unexpected_violations(since)]
-            self._checked[env.stack] = env.prism.mark()
         return found
 
     def close(self) -> None:

@@ -30,10 +30,10 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
@@ -112,6 +112,9 @@ class Violation:
     code: str  # the JSON schema keyword that failed ("required", "type", "format", ...)
     message: str
     severity: str  # "Error", "Warning", ...
+    # The request body's value at `location` (for `required`: the object lacking the property);
+    # MISSING when there is none (responses, or a location outside the body).
+    value: Any = field(default=None, compare=False)
 
     @property
     def json_path(self) -> str:
@@ -149,10 +152,15 @@ class KnownDeviation:
     code: str  # the failed JSON schema keyword
     message: str  # regular expression, searched in Prism's message
     reason: str
+    # What the provider sends there, and nothing else is known: a predicate on the request
+    # body's value at `location` (for `required`: on the object that lacks the property).
+    value: Callable[[Any], bool] = field(default=lambda value: False, compare=False)
+    value_description: str = ""  # the predicate, for people
 
     def covers(self, violation: Violation) -> bool:
         return (
             violation.side == "request"
+            and self.value(violation.value)
             and violation.method == self.method
             and re.fullmatch(self.path, violation.path) is not None
             and violation.code == self.code
@@ -163,6 +171,20 @@ class KnownDeviation:
                 for wanted, part in zip(self.location, violation.location, strict=True)
             )
         )
+
+
+def _is_null(value: Any) -> bool:
+    return value is None
+
+
+def _autoscaled_without(pool: Any, missing: str) -> bool:
+    return (
+        isinstance(pool, dict)
+        and pool.get("auto_scale") is True
+        and isinstance(pool.get("min_nodes"), int)
+        and isinstance(pool.get("max_nodes"), int)
+        and missing not in pool
+    )
 
 
 # The cluster update (PUT) turns each optional block that is not configured into an object of
@@ -196,6 +218,8 @@ KNOWN_DEVIATIONS: tuple[KnownDeviation, ...] = (
             " project_id is not set (this program never sets it); DigitalOcean puts the cluster"
             " into the account's default project. The description wants a UUID."
         ),
+        value=lambda value: value == "",
+        value_description='the empty string ""',
     ),
     KnownDeviation(
         method="POST",
@@ -208,6 +232,8 @@ KNOWN_DEVIATIONS: tuple[KnownDeviation, ...] = (
             " (firewalls are their own resource), so it sends null; the description wants an"
             " array. DigitalOcean creates the cluster without rules."
         ),
+        value=_is_null,
+        value_description="null",
     ),
     KnownDeviation(
         method="POST",
@@ -221,6 +247,8 @@ KNOWN_DEVIATIONS: tuple[KnownDeviation, ...] = (
             " with omitempty, so 0 is left out. DigitalOcean starts the pool at min_nodes; the"
             " description requires count."
         ),
+        value=lambda pool: _autoscaled_without(pool, "count"),
+        value_description="an autoscaling pool (auto_scale true, min_nodes, max_nodes)",
     ),
     KnownDeviation(
         method="PUT",
@@ -233,22 +261,26 @@ KNOWN_DEVIATIONS: tuple[KnownDeviation, ...] = (
             " node_count from the update when it is not configured and godo omits the nil"
             " Count, so the autoscaler keeps the count. The description requires count."
         ),
+        value=lambda pool: _autoscaled_without(pool, "count"),
+        value_description="an autoscaling pool (auto_scale true, min_nodes, max_nodes)",
     ),
     *(
         KnownDeviation(
             method="PUT",
             path=uuid_path("/v2/kubernetes/clusters/{id}"),
-            location=("body", block, field),
+            location=("body", block, setting),
             code="type",
             message="must be (boolean|array|number|string)$",
             reason=(
                 f"Any cluster update (name, tags, maintenance policy, ...) sends {block} as"
-                f" {{{field}: null, ...}} when the block is not configured (this program"
+                f" {{{setting}: null, ...}} when the block is not configured (this program"
                 " configures none): the provider expands it into an empty struct and godo sends"
                 " its nil pointers as null. DigitalOcean leaves the setting as it is."
             ),
+            value=_is_null,
+            value_description="null",
         )
-        for block, field in _CLUSTER_UPDATE_NULLS
+        for block, setting in _CLUSTER_UPDATE_NULLS
     ),
     *(
         KnownDeviation(
@@ -262,6 +294,8 @@ KNOWN_DEVIATIONS: tuple[KnownDeviation, ...] = (
                 ' "database", as the operation\'s own description says databases are tagged;'
                 " the description's enum lists only droplet, image, volume and volume_snapshot."
             ),
+            value=lambda value: value == "database",
+            value_description='"database"',
         )
         for method in ("POST", "DELETE")
     ),
@@ -276,6 +310,8 @@ KNOWN_DEVIATIONS: tuple[KnownDeviation, ...] = (
             " `type` empty on updates (type is ForceNew) and godo omits it. DigitalOcean keeps the"
             " record's type; the description requires it on PUT."
         ),
+        value=lambda record: isinstance(record, dict) and "type" not in record,
+        value_description="a record update without `type`",
     ),
 )
 
@@ -294,8 +330,26 @@ def assert_no_unexpected(violations: Iterable[Violation]) -> None:
     )
 
 
-def parse_violations(header: str, method: str, path: str, status: int) -> list[Violation]:
-    """Prism's `sl-violations` header: a JSON list of {location, severity, code, message}."""
+def value_at(body: Any, location: Sequence[str]) -> Any:
+    """The request body's value at Prism's location ("body", ...), or None."""
+    if not location or location[0] != "body":
+        return None
+    value = body
+    for part in location[1:]:
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def parse_violations(
+    header: str, method: str, path: str, status: int, body: Any = None
+) -> list[Violation]:
+    """Prism's `sl-violations` header: a JSON list of {location, severity, code, message};
+    `body`, the request's parsed JSON, gives each request violation its value."""
     if header.startswith("Too many violations!"):
         return [Violation(method, path, status, "response", (), "truncated", header[:300], "Error")]
     found = []
@@ -312,6 +366,7 @@ def parse_violations(header: str, method: str, path: str, status: int) -> list[V
                 code=str(item.get("code", "")),
                 message=str(item.get("message", "")),
                 severity=str(item.get("severity", "")),
+                value=value_at(body, where) if side == "request" else None,
             )
         )
     return found
@@ -469,7 +524,13 @@ class PrismProxy:
         status = answer.status
         answer_headers = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP]
         header = answer.getheader("sl-violations")
-        found = parse_violations(header, request.method, request.path, status) if header else []
+        try:
+            sent = json.loads(body) if body else None
+        except ValueError:
+            sent = None
+        found = (
+            parse_violations(header, request.method, request.path, status, sent) if header else []
+        )
         with self._lock:
             self._violations.extend(found)
         if answer.getheader(DROP_HEADER) == DROP_VALUE:

@@ -296,6 +296,33 @@ def test_every_known_deviation_is_recognised_and_seen(prism: PrismProxy) -> None
     )
 
 
+def test_a_known_deviation_with_another_value_is_still_a_violation(prism: PrismProxy) -> None:
+    """`project_id` is known only as the provider sends it, "": any other non-UUID is not."""
+    mark = prism.mark()
+    status, _ = call(
+        prism.url,
+        "POST",
+        "/v2/databases",
+        {"name": "values", "engine": "mysql", "size": "db-s-1vcpu-1gb", "region": "nyc3"}
+        | {"num_nodes": 1, "project_id": "my-project", "rules": []},
+    )
+    assert status == 422
+    problems = prism.unexpected_violations(mark)
+    assert [(v.json_path, v.value) for v in problems] == [("$.project_id", "my-project")]
+
+
+def test_prisms_log_format_is_still_recognised(prism: PrismProxy) -> None:
+    """The recorder's count check reads Prism's log: a violation it recorded from the header is
+    also a `Violation:` line the log parser recognises, with the same message."""
+    mark = prism.mark()
+    logged_before = len(prism.logged_violations())
+    call(prism.url, "POST", "/v2/vpcs", {"name": 7, "region": "nyc3"})
+    violation = only(prism.violations(mark))
+    logged = prism.logged_violations()[logged_before:]
+    assert logged, "Prism logged no line the parser recognises: has its log format changed?"
+    assert any(violation.message in text for _, text in logged), logged
+
+
 def test_a_known_deviation_elsewhere_is_still_a_violation(prism: PrismProxy) -> None:
     """`project_id: ""` is known on POST /v2/databases only; a missing `name` there is not."""
     mark = prism.mark()
@@ -549,3 +576,9 @@ def test_the_real_provider_round_trip_keeps_the_contract(
         )
     )
     prism.check(mark)
+    # Every known deviation is one the real provider sends: an entry it never sent is stale.
+    seen = prism.violations(mark)
+    unseen = [k for k in KNOWN_DEVIATIONS if not any(k.covers(v) for v in seen)]
+    assert unseen == [], "known deviations the real provider never sent: " + ", ".join(
+        f"{k.method} {k.path} {'.'.join(k.location)}" for k in unseen
+    )

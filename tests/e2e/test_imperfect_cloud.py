@@ -300,3 +300,40 @@ def test_a_deploy_killed_while_digitalocean_builds_is_recovered(
     stack.up()
     stack.assert_converged()
     assert stack.operator("orphans").returncode == 0
+
+
+def test_connections_dropped_mid_response_on_a_read_and_on_a_write(
+    cloud: Any, standin: StandIn
+) -> None:
+    """A response cut half-way is not retried (the retry covers failed requests and 5xx/429
+    answers, not a body that ends early): the provider fails with "unexpected EOF". After a
+    read, that is harmless: DigitalOcean had answered the create, the state holds the ID, and
+    the next `up` carries on. After a create that DigitalOcean carried out, it is the lost
+    answer again: the orphan report and the recovery."""
+    stack: CloudStack = cloud("dropped")
+    since = len(standin.requests())
+    standin.drop_connection("GET", r"/v2/vpcs/[^/]+")
+    first = stack.up(check=False)
+    assert first.returncode != 0
+    assert "Error reading VPC: unexpected EOF" in first.output
+    assert [r["fault"] for r in requests_of(standin, since, "GET", "/v2/vpcs/.+")][:1] == ["drop"]
+    (vpc,) = [r for r in stack.workspace.resources() if r["type"].endswith("vpc:Vpc")]
+
+    standin.drop_connection("POST", "/v2/databases", body_match={"engine": "mysql"})
+    second = stack.up(check=False)
+    assert second.returncode != 0
+    assert "Error creating database cluster: unexpected EOF" in second.output
+    mysql_creates = [
+        r for r in requests_of(standin, since, "POST", "/v2/databases")
+        if (r["body"] or {}).get("engine") == "mysql"
+    ]  # fmt: skip
+    assert [(r["status"], r["fault"]) for r in mysql_creates] == [(201, "drop")], "not retried"
+    orphan = stack.database_ids()["mysql"]
+    assert orphan not in {r.get("id") for r in stack.workspace.resources()}
+
+    assert stack.operator("orphans").returncode == 1
+    assert stack.operator("recover").returncode == 0
+    stack.up()
+    stack.ids["mysql"] = orphan
+    stack.assert_converged()
+    assert vpc["id"] in {r.get("id") for r in stack.workspace.resources()}

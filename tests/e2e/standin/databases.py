@@ -168,6 +168,8 @@ class DatabaseClusters:
             str(body.get("private_network_uuid") or ""), region, "private_network_uuid"
         )
         project_id = str(body.get("project_id") or DEFAULT_PROJECT_ID)
+        if not re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", project_id):
+            unprocessable(f"project_id '{project_id}' is not a project of this account")
 
         database_id = self.ids.new("database", name)
         secret = new_password()
