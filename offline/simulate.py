@@ -58,6 +58,9 @@ class Registration:
     provider: str
     delete_before_replace: bool
     replace_on_changes: list[str]
+    # As the program gave them: {"urn": ...}, or a spec with any of name, type, parent (a URN),
+    # noParent (offline/registrations.py resolves them to URNs).
+    aliases: list[dict[str, Any]] = field(default_factory=list)
 
     def value(self, path: str) -> Any:
         """An input by dotted path (`nodePool.maxNodes`), secrets unwrapped."""
@@ -327,11 +330,34 @@ def _make_monitor(mocks: Any, registrations: list[Registration]) -> Any:
                         provider=request.provider,
                         delete_before_replace=request.deleteBeforeReplace,
                         replace_on_changes=list(request.replaceOnChanges),
+                        aliases=[_alias(alias) for alias in request.aliases]
+                        + [{"urn": urn} for urn in request.aliasURNs],
                     )
                 )
             return response
 
     return RecordingMonitor(mocks)
+
+
+def _alias(alias: Any) -> dict[str, Any]:
+    """An `alias_pb2.Alias` as a dict: its URN, or the fields of its spec that are set."""
+    if alias.WhichOneof("alias") == "urn":
+        return {"urn": alias.urn}
+    spec = alias.spec
+    found: dict[str, Any] = {
+        key: value
+        for key, value in (
+            ("name", spec.name),
+            ("type", spec.type),
+            ("stack", spec.stack),
+            ("project", spec.project),
+            ("parent", spec.parentUrn),
+        )
+        if value
+    }
+    if spec.noParent:
+        found["noParent"] = True
+    return found
 
 
 class _WarningCollector(logging.Handler):
