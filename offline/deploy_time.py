@@ -1,7 +1,8 @@
 """How long a stack's first deploy takes: its critical path and its floor, in minutes.
 
-From the render's dependency graph (`offline.render.dependency_graph`: each resource starts when
-everything it waits for is created) and the typical creation times in `components/catalog.py`.
+From the render's dependency graph (`offline.dependencies.dependency_graph`: each resource
+starts when everything it waits for is created) and the typical creation times in
+`components/catalog.py`.
 - critical path: the longest chain of waits over every resource: when the deploy ends;
 - floor: the longest chain that ends at one of the application's own workloads (its migration,
   a Deployment, the CronJob): nothing serves before it. A critical path longer than the floor
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components import catalog
-from offline.render import dependency_graph
+from offline.dependencies import dependency_graph
 from offline.simulate import Registration, Simulation
 
 WORKLOADS = {
