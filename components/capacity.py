@@ -2,7 +2,7 @@
 
 Computed from the stack config alone (the program checks it before registering any resource,
 `components/config_checks.check_capacity`; the render writes it as `build/<stack>/capacity.md`):
-the node size's allocatable CPU and memory and DOKS's own pods (`components/catalog.py`), each
+the node size's allocatable CPU and memory and DOKS's own pods (`model/catalog.py`), each
 workload's replicas and requests. Requests only: they are what kube-scheduler counts.
 
 Scenarios:
@@ -53,7 +53,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Literal
 
-from components import catalog
+from model import catalog
 
 MAX_SURGE_PERCENT = 25  # every Deployment's rollingUpdate.maxSurge (components/workloads/base.py)
 DOKS_MAX_NODES_PER_POOL = 100

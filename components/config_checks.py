@@ -17,8 +17,9 @@ from typing import Any
 
 import pulumi
 
-from components import capacity, catalog
+from components import capacity
 from components.config_schema import KEYS, KEYS_BY_NAME, WORKLOADS, ConfigKey, ConfigValue
+from model import catalog
 
 PROJECT = "posts-infra"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -26,7 +26,7 @@ Every key a stack file (`Pulumi.<stack>.yaml`) can set, with its type, default a
 are in the `posts-infra` namespace (`pulumi config set -s dev minNodes 2`); keys marked
 **Secret.** are set with `pulumi config set --secret` (see [Secrets](operations.md#secrets)).
 A key whose default is "required" has none: the Pulumi CLI refuses to run a stack without it.
-Prices behind the size slugs: [`components/catalog.py`](../components/catalog.py).
+Prices behind the size slugs: [`model/catalog.py`](../model/catalog.py).
 
 The keys are declared with the same types, defaults and descriptions in `Pulumi.yaml`. This page
 and that declaration are generated from `components/config_schema.py`; after changing it, run:

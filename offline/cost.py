@@ -1,10 +1,10 @@
-"""Monthly cost of a stack at the autoscaler's minimum and maximum, from components/catalog.py."""
+"""Monthly cost of a stack at the autoscaler's minimum and maximum, from model/catalog.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components import catalog
+from model import catalog
 from offline.simulate import Simulation
 
 DOKS = "digitalocean:index/kubernetesCluster:KubernetesCluster"

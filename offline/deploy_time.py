@@ -2,7 +2,7 @@
 
 From the render's dependency graph (`offline.dependencies.dependency_graph`: each resource
 starts when everything it waits for is created) and the typical creation times in
-`components/catalog.py`.
+`model/catalog.py`.
 - critical path: the longest chain of waits over every resource: when the deploy ends;
 - floor: the longest chain that ends at one of the application's own workloads (its migration,
   a Deployment, the CronJob): nothing serves before it. A critical path longer than the floor
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components import catalog
+from model import catalog
 from offline.dependencies import dependency_graph
 from offline.simulate import Registration, Simulation
 

@@ -56,6 +56,7 @@ def header(registration: Registration) -> str:
 
 def render(stack: str, out_root: Path, simulation: Simulation | None = None) -> Path:
     """Write `out_root/<stack>/`; evaluates the program unless given that stack's simulation."""
+
     def phase(text: str) -> None:
         print(f"render {stack}: {text}", flush=True)
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from components import capacity, catalog
+from components import capacity
 from components.settings import ConfigError
+from model import catalog
 from offline.diff import read_render, stack_section
 from offline.render import render
 from offline.simulate import Simulation, run_stack

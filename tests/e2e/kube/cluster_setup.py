@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from components import catalog
+from model import catalog
 from tests.e2e.gateway_status import CILIUM_CONTROLLER
 from tests.e2e.kube.daemons import KWOK_NODE_ANNOTATION
 from tests.e2e.kube.kubectl import ControlPlaneError, Kubectl, until

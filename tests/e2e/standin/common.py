@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
-from components.catalog import REGIONS  # the regions offering DOKS, MySQL and Valkey
+from model.catalog import REGIONS  # the regions offering DOKS, MySQL and Valkey
 
 JSON = dict[str, Any]
 Key = TypeVar("Key")

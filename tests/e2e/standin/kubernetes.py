@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from components import catalog
+from model import catalog
 from tests.e2e.standin.common import (
     DUMMY_CA_PEM,
     JSON,

@@ -1,7 +1,7 @@
 """What DigitalOcean offers, as data: regions, size slugs, monthly prices, versions.
 
 Every number that describes DigitalOcean lives here, so that a price change or a new region is
-a one-line edit with a date beside it. Validation (components/settings.py) and the cost estimate
+a one-line edit with a date beside it. Validation (the config checks) and the cost estimate
 read these tables; nothing else hard-codes a slug.
 
 Sources (read on CATALOG_DATE): DigitalOcean's pricing pages for Droplets, Kubernetes, Managed
