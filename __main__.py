@@ -8,11 +8,11 @@ from components.database import Cache, DatabaseArgs, MysqlDatabase
 from components.edge import Edge, EdgeArgs
 from components.network import Network, NetworkArgs
 from components.protection import DestroyGuard, DestroyGuardArgs
-from components.settings import load_settings
+from config.settings import load_settings
 
 settings = load_settings()  # every config key, checked; one error listing every problem
 stack = settings.stack
-for warning in settings.capacity.warnings:  # pods that wait for the autoscaler, or never fit
+for warning in settings.warnings:  # pods that wait for the autoscaler, or never fit
     pulumi.log.warn(warning)
 
 # DigitalOcean: a VPC; in it the cluster and both databases, created in parallel.

@@ -17,7 +17,6 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components import workload as w
-from components.settings import AppSettings, NetworkSettings
 from components.workloads.api import api
 from components.workloads.base import CONFIG_MAP, SECRET, AppContext
 from components.workloads.frontend import frontend
@@ -26,6 +25,7 @@ from components.workloads.network_policies import network_policies
 from components.workloads.nginx import nginx
 from components.workloads.scheduler import scheduler
 from components.workloads.worker import worker
+from config.sections import AppSettings, NetworkSettings
 
 __all__ = ["AppArgs", "Application"]
 
@@ -164,7 +164,7 @@ class Application(pulumi.ComponentResource):
             app,
             database_port=args.database.port,
             cache_port=args.cache.port,
-            vpc_ip_range=args.network.vpc_ip_range,
+            vpc_ip_range=args.network.vpc_ip_range.text,
         )
 
         self.register_outputs(

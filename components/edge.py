@@ -16,7 +16,7 @@ import pulumi_digitalocean as digitalocean
 import pulumi_kubernetes as kubernetes
 
 from components import workload as w
-from components.settings import EdgeSettings, StackSettings
+from config.sections import EdgeSettings, StackSettings
 
 GATEWAY_CLASS = "cilium"
 GATEWAY_NAME = "posts"

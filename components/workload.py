@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.settings import Resources
+from config.values import Resources
 
 PART_OF = "posts"
 MANAGED_BY = "pulumi"
@@ -70,8 +70,8 @@ def selector(workload: str) -> dict[str, str]:
 
 def resources(spec: Resources) -> dict[str, Any]:
     return {
-        "requests": {"cpu": spec.cpu_request, "memory": spec.memory_request},
-        "limits": {"memory": spec.memory_limit},
+        "requests": {"cpu": spec.cpu_request.text, "memory": spec.memory_request.text},
+        "limits": {"memory": spec.memory_limit.text},
     }
 
 

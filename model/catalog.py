@@ -148,6 +148,8 @@ SYSTEM_PODS_DATE = "2026-11-26"
 
 # "A single worker node can have up to 110 pods." (published: DOKS_LIMITS_URL, Resource Limits)
 MAX_PODS_PER_NODE = 110
+# The most nodes one DOKS node pool may have, so the most maxNodes may be.
+DOKS_MAX_NODES_PER_POOL = 100
 
 # Sources of the observed figures and manifests: Node.status and pod requests that people printed
 # from real DOKS clusters with `kubectl describe node`. The index the research used names the

@@ -191,7 +191,7 @@ def compare(before: list[Record], after: list[Record]) -> tuple[list[str], list[
 
 
 def main(argv: list[str]) -> int:
-    from components.settings import ConfigError
+    from config.settings import ConfigError
     from offline.simulate import UnknownStackError
 
     parser = argparse.ArgumentParser(

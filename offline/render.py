@@ -9,7 +9,7 @@ Writes `build/<stack>/`:
 - `order.txt`: every resource in dependency order;
 - `cost.md`: the monthly cost at the autoscaler's minimum and maximum;
 - `capacity.md`: whether the pods fit the nodes at minNodes, at maxNodes with the api at its
-  maximum, and while a release rolls (components/capacity.py);
+  maximum, and while a release rolls (model/capacity.py, worded by offline/capacity_report.py);
 - `first-deploy.md`: the first deploy's estimated critical path and floor, in minutes.
 Secret values are placeholders here (the program runs under mocks) and are written as
 `[secret]`; nothing secret is printed or written.
@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from offline import deploy_time
+from offline import capacity_report, deploy_time
 from offline.cost import estimate
 from offline.dependencies import apply_order
 from offline.simulate import REPO, Registration, Simulation, redact
@@ -105,7 +105,7 @@ def render(stack: str, out_root: Path, simulation: Simulation | None = None) -> 
     (out / "cost.md").write_text(estimate(simulation).markdown())
     (out / "first-deploy.md").write_text(deploy_time.estimate(simulation).markdown())
     settings = simulation.program["settings"]
-    (out / "capacity.md").write_text(settings.capacity.markdown(stack))
+    (out / "capacity.md").write_text(capacity_report.markdown(stack, settings.capacity))
 
     elapsed = time.perf_counter() - started
     phase(
@@ -118,7 +118,7 @@ def render(stack: str, out_root: Path, simulation: Simulation | None = None) -> 
 def main(argv: list[str]) -> int:
     import argparse
 
-    from components.settings import ConfigError
+    from config.settings import ConfigError
     from offline.simulate import UnknownStackError
 
     parser = argparse.ArgumentParser(prog="scripts/render", description="Render stacks offline.")

@@ -2,9 +2,11 @@
 
 No Pulumi CLI, no cloud credentials, no network: `pulumi.runtime.set_mocks` stands in for the
 engine and the providers. The stack's config comes from `Pulumi.<stack>.yaml` (encrypted values
-become placeholders that stay marked secret). The result lists every resource registration as the
-engine would receive it (type, name, parent, inputs with their secret markers, dependencies,
-protect, ignoreChanges, provider), the stack outputs, and the warnings the program logged.
+become placeholders that stay marked secret), handed to the program as the engine hands it: in
+the environment variables PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS. The result lists every
+resource registration as the engine would receive it (type, name, parent, inputs with their
+secret markers, dependencies, protect, ignoreChanges, provider, aliases), the stack outputs, and
+the warnings the program logged.
 
 The tests and the render tool both use this module.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import base64
 import contextvars
 import functools
+import json
 import logging
 import os
 import runpy
@@ -229,8 +232,6 @@ def _full_key(key: str) -> str:
 
 
 def _engine_string(value: Any) -> str:
-    import json
-
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, dict)):
@@ -384,7 +385,7 @@ def run_stack(
     values, secret_keys = stack_config(stack)
     # Operators set secrets with `pulumi config set --secret`; offline, required ones that the
     # stack file lacks get placeholders, still marked secret.
-    from components.config_schema import KEYS
+    from config.schema import KEYS
 
     for declared in KEYS:
         full_key = f"{PROJECT}:{declared.name}"
@@ -433,7 +434,6 @@ def _run(
         logger=logger,
         monitor=_make_monitor(mocks, registrations),
     )
-    pulumi.runtime.set_all_config(values, secret_keys)
 
     saved_env = {
         k: os.environ.pop(k)
@@ -445,6 +445,10 @@ def _run(
         )
         if k in os.environ
     }
+    # The config as the engine hands it to a program: every value (secrets decrypted) in
+    # PULUMI_CONFIG, the names of the encrypted ones in PULUMI_CONFIG_SECRET_KEYS.
+    os.environ["PULUMI_CONFIG"] = json.dumps(values)
+    os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(sorted(set(secret_keys)))
     os.environ.update(environ or {})
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
@@ -457,7 +461,7 @@ def _run(
         _sync_await(run_pulumi_func(program))
         outputs = _resolve_outputs()
     finally:
-        for key in environ or {}:
+        for key in (*(environ or {}), "PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS"):
             os.environ.pop(key, None)
         os.environ.update(saved_env)
     return Simulation(stack, registrations, outputs, collector.messages, program_globals)

@@ -174,6 +174,7 @@ class FileTable:
 
 
 FILE_TABLES = [
+    FileTable("docs/architecture.md", "| config |", "config", "*.py"),
     FileTable("docs/architecture.md", "| model |", "model", "*.py"),
     FileTable("docs/architecture.md", "| module |", "components", "*.py"),
     FileTable("docs/e2e.md", "| scenario (file) |", "tests/e2e", "test_*.py"),
@@ -203,8 +204,8 @@ def test_every_repository_file_the_docs_name_exists() -> None:
 
 @pytest.mark.parametrize("table", FILE_TABLES, ids=[f"{t.page} {t.folder}" for t in FILE_TABLES])
 def test_each_file_table_lists_every_file_of_its_folder(table: FileTable) -> None:
-    """The components, the model, the end-to-end scenarios and the workflows: a new one gets
-    its row."""
+    """The components, the config, the model, the end-to-end scenarios and the workflows: a new
+    one gets its row."""
     listed = {REPO / path for path in table_files(table)}
     covered = listed | {f for d in listed if d.is_dir() for f in d.rglob(table.pattern)}
     files = {f for f in (REPO / table.folder).rglob(table.pattern) if f.name != "__init__.py"}

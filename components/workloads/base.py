@@ -16,8 +16,8 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components import workload as w
-from components.capacity import MAX_SURGE_PERCENT
-from components.settings import AppSettings
+from config.sections import AppSettings
+from model.capacity import MAX_SURGE_PERCENT
 
 CONFIG_MAP = "posts"
 SECRET = "posts"

@@ -18,7 +18,8 @@ import pulumi_digitalocean as digitalocean
 
 from components.database import Cache, DatabaseArgs, MysqlDatabase
 from components.network import Network, NetworkArgs
-from components.settings import DatabaseSettings, DataSettings, NetworkSettings, StackSettings
+from config.formats import private_range
+from config.sections import DatabaseSettings, DataSettings, NetworkSettings, StackSettings
 
 CLUSTER = "posts-dev"
 DOMAIN = "example.com"
@@ -30,7 +31,8 @@ def declare() -> None:
     stack = StackSettings(
         name="dev", name_prefix="posts-dev", tags=tags, region="nyc3", protect=False
     )
-    network = Network("network", NetworkArgs(stack, NetworkSettings(vpc_ip_range="10.110.0.0/20")))
+    vpc = NetworkSettings(vpc_ip_range=private_range("10.110.0.0/20"))
+    network = Network("network", NetworkArgs(stack, vpc))
     versions = digitalocean.get_kubernetes_versions_output(version_prefix="1.36.")
 
     def doks(name: str, subnets: tuple[str, str], max_nodes: int) -> digitalocean.KubernetesCluster:
