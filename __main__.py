@@ -2,12 +2,12 @@
 
 import pulumi
 
-from components.app import AppArgs, Application
-from components.cluster import Cluster, ClusterArgs
-from components.database import Cache, DatabaseArgs, MysqlDatabase
-from components.edge import Edge, EdgeArgs
-from components.network import Network, NetworkArgs
-from components.protection import DestroyGuard, DestroyGuardArgs
+from components.app.application import AppArgs, Application
+from components.app.edge import Edge, EdgeArgs
+from components.platform.cluster import Cluster, ClusterArgs
+from components.platform.databases import Cache, DatabaseArgs, MysqlDatabase
+from components.platform.network import Network, NetworkArgs
+from components.platform.protection import DestroyGuard, DestroyGuardArgs
 from config.settings import load_settings
 
 settings = load_settings()  # every config key, checked; one error listing every problem

@@ -2,8 +2,8 @@
 
 This repository's DigitalOcean resources without the Kubernetes workloads: the VPC and both
 databases from `components` themselves (Network, MysqlDatabase, Cache), the DOKS cluster with
-the arguments components/cluster.py gives it (that component also makes a Kubernetes provider,
-which this check leaves out), and a DNS record as components/edge.py makes it. Config
+the arguments components/platform/cluster.py gives it (that component also makes a Kubernetes
+provider, which this check leaves out), and a DNS record as components/app/edge.py makes it. Config
 `changed=true` changes what an operator would change later: tags, maintenance windows,
 maxNodes, a database size, the eviction policy, sql_require_primary_key, an admin source in the
 firewalls, the record's address.
@@ -16,8 +16,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_digitalocean as digitalocean
 
-from components.database import Cache, DatabaseArgs, MysqlDatabase
-from components.network import Network, NetworkArgs
+from components.platform.databases import Cache, DatabaseArgs, MysqlDatabase
+from components.platform.network import Network, NetworkArgs
 from config.formats import private_range
 from config.sections import DatabaseSettings, DataSettings, NetworkSettings, StackSettings
 

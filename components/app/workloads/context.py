@@ -15,7 +15,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from components import workload as w
+from components.app import pods
+from components.labels import labels, selector
 from config.sections import AppSettings
 from model.capacity import MAX_SURGE_PERCENT
 
@@ -49,20 +50,20 @@ class AppContext:
         meta: dict[str, Any] = {
             "name": object_name,
             "namespace": self.settings.namespace,
-            "labels": w.labels(workload or object_name, component),
+            "labels": labels(workload or object_name, component),
         }
         meta.update(extra)
         return meta
 
-    def php_container(self, workload: str, **overrides: Any) -> w.ContainerSpec:
+    def php_container(self, workload: str, **overrides: Any) -> pods.ContainerSpec:
         """A container of the Laravel app (the api image), with the ConfigMap and the Secret as
         its environment."""
         image_workload = "api" if workload == "migrate" else workload
-        return w.ContainerSpec(
+        return pods.ContainerSpec(
             name=workload,
             image=self.settings.image(image_workload),
             resources=self.settings.resources[workload],
-            env_from=w.env_from(CONFIG_MAP, SECRET),
+            env_from=pods.env_from(CONFIG_MAP, SECRET),
             **overrides,
         )
 
@@ -81,7 +82,7 @@ class AppContext:
             dict(self.rollout_annotations) if rollout_annotations else {}
         )
         spec: dict[str, Any] = {
-            "selector": {"matchLabels": w.selector(workload)},
+            "selector": {"matchLabels": selector(workload)},
             "revisionHistoryLimit": 5,
             # New pods must be ready before an old one goes: no capacity dip during a release.
             "strategy": {
@@ -91,15 +92,15 @@ class AppContext:
             "template": {
                 "metadata": {
                     "labels": {
-                        **w.labels(workload, component),
+                        **labels(workload, component),
                         "app.kubernetes.io/version": self.settings.image_tag,
                     },
                     **({"annotations": template_annotations} if template_annotations else {}),
                 },
-                "spec": w.pod_spec(
+                "spec": pods.pod_spec(
                     containers,
                     termination_grace_seconds=grace_seconds,
-                    spread_selector=w.selector(workload),
+                    spread_selector=selector(workload),
                     image_pull_secrets=self.pull_secrets,
                 ),
             },
@@ -109,7 +110,7 @@ class AppContext:
         return kubernetes.apps.v1.Deployment(
             f"{self.name}-deployment-{workload}",
             metadata=self.meta(
-                workload, component, annotations=w.checkov_skip_annotations(containers)
+                workload, component, annotations=pods.checkov_skip_annotations(containers)
             ),
             spec=spec,
             opts=self.opts(depends_on),
@@ -122,7 +123,7 @@ class AppContext:
             metadata=self.meta(service_name, "service", workload),
             spec={
                 "type": "ClusterIP",
-                "selector": w.selector(workload),
+                "selector": selector(workload),
                 "ports": [{"name": port_name, "protocol": "TCP", "port": port, "targetPort": port}],
             },
             opts=self.opts(),
@@ -133,6 +134,6 @@ class AppContext:
         kubernetes.policy.v1.PodDisruptionBudget(
             f"{self.name}-pdb-{workload}",
             metadata=self.meta(workload, "disruption-budget"),
-            spec={"maxUnavailable": 1, "selector": {"matchLabels": w.selector(workload)}},
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector(workload)}},
             opts=self.opts(),
         )

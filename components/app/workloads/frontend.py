@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import pulumi
 
-from components import workload as w
-from components.workloads.base import HTTP_PORT, AppContext
+from components.app import pods
+from components.app.workloads.context import HTTP_PORT, AppContext
 
 
 def frontend(app: AppContext, after: list[pulumi.Resource]) -> None:
     """`after`: the release's migration, so a failed release leaves the whole app on the previous
     one."""
     settings = app.settings
-    container = w.container(
-        w.ContainerSpec(
+    container = pods.container(
+        pods.ContainerSpec(
             name="frontend",
             image=settings.image("frontend"),
             resources=settings.resources["frontend"],
             port=HTTP_PORT,
-            capabilities=w.NGINX_CAPABILITIES,
-            readiness=w.http_probe("/", HTTP_PORT, period=5, failures=3),
-            liveness=w.tcp_probe(HTTP_PORT, period=10, failures=6, initial_delay=5),
+            capabilities=pods.NGINX_CAPABILITIES,
+            readiness=pods.http_probe("/", HTTP_PORT, period=5, failures=3),
+            liveness=pods.tcp_probe(HTTP_PORT, period=10, failures=6, initial_delay=5),
             pre_stop_sleep_seconds=5,
         )
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pulumi
 
-from components import workload as w
-from components.workloads.base import AppContext
+from components.app import pods
+from components.app.workloads.context import AppContext
 
 
 def worker(app: AppContext, after: list[pulumi.Resource]) -> None:
@@ -13,7 +13,7 @@ def worker(app: AppContext, after: list[pulumi.Resource]) -> None:
     settings = app.settings.worker
     command = [
         "php",
-        w.ARTISAN,
+        pods.ARTISAN,
         "queue:work",
         f"--queue={settings.queues}",
         f"--tries={settings.tries}",
@@ -25,12 +25,12 @@ def worker(app: AppContext, after: list[pulumi.Resource]) -> None:
     ]
     # The worker has no port: it is alive while its queue:work process is.
     alive = ["sh", "-c", "grep -qas 'queue:work' /proc/[0-9]*/cmdline"]
-    container = w.container(
+    container = pods.container(
         app.php_container(
             "worker",
             command=command,
-            readiness=w.exec_probe(alive, period=10, failures=3),
-            liveness=w.exec_probe(alive, period=30, failures=3),
+            readiness=pods.exec_probe(alive, period=10, failures=3),
+            liveness=pods.exec_probe(alive, period=30, failures=3),
         )
     )
     # On SIGTERM queue:work finishes its current job; give it the job timeout and a margin.

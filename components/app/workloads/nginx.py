@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pulumi
 
-from components import workload as w
-from components.workloads.base import HTTP_PORT, AppContext
+from components.app import pods
+from components.app.workloads.context import HTTP_PORT, AppContext
 
 
 def nginx(app: AppContext, after: list[pulumi.Resource]) -> None:
@@ -13,17 +13,17 @@ def nginx(app: AppContext, after: list[pulumi.Resource]) -> None:
     one."""
     settings = app.settings
     # The seed's nginx image forwards PHP to `api-service:9000` (its fastcgi_pass).
-    container = w.container(
-        w.ContainerSpec(
+    container = pods.container(
+        pods.ContainerSpec(
             name="nginx",
             image=settings.image("nginx"),
             resources=settings.resources["nginx"],
             port=HTTP_PORT,
-            capabilities=w.NGINX_CAPABILITIES,
+            capabilities=pods.NGINX_CAPABILITIES,
             # TCP, not an HTTP path: every path of this nginx goes to php-fpm, and nginx
             # must stay ready (and alive) while api pods roll.
-            readiness=w.tcp_probe(HTTP_PORT, period=5, failures=3),
-            liveness=w.tcp_probe(HTTP_PORT, period=10, failures=6, initial_delay=5),
+            readiness=pods.tcp_probe(HTTP_PORT, period=5, failures=3),
+            liveness=pods.tcp_probe(HTTP_PORT, period=10, failures=6, initial_delay=5),
             pre_stop_sleep_seconds=5,
         )
     )

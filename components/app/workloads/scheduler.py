@@ -5,22 +5,23 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from components import workload as w
-from components.workloads.base import AppContext
+from components.app import pods
+from components.app.workloads.context import AppContext
+from components.labels import labels
 
 
 def scheduler(app: AppContext, after: list[pulumi.Resource]) -> None:
     """`after`: the release's migration."""
-    container = w.container(
+    container = pods.container(
         app.php_container(
             "scheduler",
-            command=["php", w.ARTISAN, "schedule:run", "--verbose", "--no-interaction"],
+            command=["php", pods.ARTISAN, "schedule:run", "--verbose", "--no-interaction"],
         )
     )
     kubernetes.batch.v1.CronJob(
         f"{app.name}-cronjob-scheduler",
         metadata=app.meta(
-            "scheduler", "scheduler", annotations=w.checkov_skip_annotations([container])
+            "scheduler", "scheduler", annotations=pods.checkov_skip_annotations([container])
         ),
         spec={
             "schedule": "* * * * *",
@@ -31,7 +32,7 @@ def scheduler(app: AppContext, after: list[pulumi.Resource]) -> None:
             "successfulJobsHistoryLimit": 3,
             "failedJobsHistoryLimit": 3,
             "jobTemplate": {
-                "metadata": {"labels": w.labels("scheduler", "scheduler")},
+                "metadata": {"labels": labels("scheduler", "scheduler")},
                 "spec": {
                     "backoffLimit": 0,
                     "activeDeadlineSeconds": 300,
@@ -39,11 +40,11 @@ def scheduler(app: AppContext, after: list[pulumi.Resource]) -> None:
                     "template": {
                         "metadata": {
                             "labels": {
-                                **w.labels("scheduler", "scheduler"),
+                                **labels("scheduler", "scheduler"),
                                 "app.kubernetes.io/version": app.settings.image_tag,
                             }
                         },
-                        "spec": w.pod_spec(
+                        "spec": pods.pod_spec(
                             [container], restart_policy="Never", image_pull_secrets=app.pull_secrets
                         ),
                     },

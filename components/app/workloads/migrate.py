@@ -12,8 +12,9 @@ import re
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from components import workload as w
-from components.workloads.base import AppContext
+from components.app import pods
+from components.app.workloads.context import AppContext
+from components.labels import labels
 
 
 def migrate_job_name(tag: str) -> str:
@@ -28,8 +29,8 @@ def migrate_job_name(tag: str) -> str:
 def migrate_job(app: AppContext, after: list[pulumi.Resource]) -> kubernetes.batch.v1.Job:
     """The release's migration; `after`: the ConfigMap and Secret it reads."""
     settings = app.settings
-    container = w.container(
-        app.php_container("migrate", command=["php", w.ARTISAN, "migrate", "--force"])
+    container = pods.container(
+        app.php_container("migrate", command=["php", pods.ARTISAN, "migrate", "--force"])
     )
     return kubernetes.batch.v1.Job(
         f"{app.name}-job-migrate",
@@ -37,7 +38,7 @@ def migrate_job(app: AppContext, after: list[pulumi.Resource]) -> kubernetes.bat
             migrate_job_name(settings.image_tag),
             "migration",
             "migrate",
-            annotations=w.checkov_skip_annotations([container]),
+            annotations=pods.checkov_skip_annotations([container]),
         ),
         spec={
             # A failed migration is investigated, not retried blindly.
@@ -48,11 +49,11 @@ def migrate_job(app: AppContext, after: list[pulumi.Resource]) -> kubernetes.bat
             "template": {
                 "metadata": {
                     "labels": {
-                        **w.labels("migrate", "migration"),
+                        **labels("migrate", "migration"),
                         "app.kubernetes.io/version": settings.image_tag,
                     }
                 },
-                "spec": w.pod_spec(
+                "spec": pods.pod_spec(
                     [container], restart_policy="Never", image_pull_secrets=app.pull_secrets
                 ),
             },

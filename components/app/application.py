@@ -16,15 +16,15 @@ from typing import Protocol
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from components import workload as w
-from components.workloads.api import api
-from components.workloads.base import CONFIG_MAP, SECRET, AppContext
-from components.workloads.frontend import frontend
-from components.workloads.migrate import migrate_job
-from components.workloads.network_policies import network_policies
-from components.workloads.nginx import nginx
-from components.workloads.scheduler import scheduler
-from components.workloads.worker import worker
+from components.app.workloads.api import api
+from components.app.workloads.context import CONFIG_MAP, SECRET, AppContext
+from components.app.workloads.frontend import frontend
+from components.app.workloads.migrate import migrate_job
+from components.app.workloads.network_policies import network_policies
+from components.app.workloads.nginx import nginx
+from components.app.workloads.scheduler import scheduler
+from components.app.workloads.worker import worker
+from components.labels import PART_OF
 from config.sections import AppSettings, NetworkSettings
 
 __all__ = ["AppArgs", "Application"]
@@ -89,7 +89,7 @@ class Application(pulumi.ComponentResource):
             metadata={
                 "name": settings.namespace,
                 "labels": {
-                    "app.kubernetes.io/part-of": w.PART_OF,
+                    "app.kubernetes.io/part-of": PART_OF,
                     # The seed's images run as root, so `restricted` cannot be enforced;
                     # `baseline` is, and violations of `restricted` are reported.
                     "pod-security.kubernetes.io/enforce": "baseline",

@@ -17,8 +17,6 @@ from typing import Any
 
 from config.values import Resources
 
-PART_OF = "posts"
-MANAGED_BY = "pulumi"
 ARTISAN = "/usr/src/artisan"  # where the seed's images keep Laravel's artisan
 
 # Capabilities a master process needs to switch its workers to an unprivileged user.
@@ -52,20 +50,6 @@ CHECKOV_SKIP_SECRET_ENV = {
     "CKV_K8S_35": "Laravel reads its credentials from the environment (the seed's design); the"
     " Secret is namespaced, and pods mount no service-account token",
 }
-
-
-def labels(workload: str, component: str) -> dict[str, str]:
-    """The labels every object of a workload carries; the first two are its selector."""
-    return {
-        "app.kubernetes.io/name": workload,
-        "app.kubernetes.io/part-of": PART_OF,
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/managed-by": MANAGED_BY,
-    }
-
-
-def selector(workload: str) -> dict[str, str]:
-    return {"app.kubernetes.io/name": workload, "app.kubernetes.io/part-of": PART_OF}
 
 
 def resources(spec: Resources) -> dict[str, Any]:

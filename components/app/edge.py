@@ -15,7 +15,7 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 import pulumi_kubernetes as kubernetes
 
-from components import workload as w
+from components.labels import labels
 from config.sections import EdgeSettings, StackSettings
 
 GATEWAY_CLASS = "cilium"
@@ -103,7 +103,7 @@ class Edge(pulumi.ComponentResource):
             metadata={
                 "name": GATEWAY_NAME,
                 "namespace": args.namespace,
-                "labels": w.labels("gateway", "edge"),
+                "labels": labels("gateway", "edge"),
                 "annotations": gateway_annotations,
             },
             spec={
@@ -170,7 +170,7 @@ class Edge(pulumi.ComponentResource):
         return {
             "name": route_name,
             "namespace": self._args.namespace,
-            "labels": w.labels(route_name, "edge"),
+            "labels": labels(route_name, "edge"),
         }
 
     def _parent(self, section: str) -> dict[str, Any]:
@@ -243,7 +243,7 @@ class Edge(pulumi.ComponentResource):
             f"{self._name}-cluster-issuer",
             api_version="cert-manager.io/v1",
             kind="ClusterIssuer",
-            metadata={"name": CLUSTER_ISSUER, "labels": w.labels("cert-manager", "edge")},
+            metadata={"name": CLUSTER_ISSUER, "labels": labels("cert-manager", "edge")},
             spec={
                 "acme": {
                     "server": LETS_ENCRYPT,

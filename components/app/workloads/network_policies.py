@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from components import workload as w
-from components.workloads.base import HTTP_PORT, PHP_FPM_PORT, AppContext
+from components.app.workloads.context import HTTP_PORT, PHP_FPM_PORT, AppContext
+from components.labels import PART_OF, selector
 
 
 def _network_policy(app: AppContext, policy_name: str, spec: dict[str, Any]) -> None:
@@ -36,7 +36,7 @@ def network_policies(
                 "operator": "In",
                 "values": ["api", "worker", "scheduler", "migrate"],
             },
-            {"key": "app.kubernetes.io/part-of", "operator": "In", "values": [w.PART_OF]},
+            {"key": "app.kubernetes.io/part-of", "operator": "In", "values": [PART_OF]},
         ]
     }
     _network_policy(
@@ -69,11 +69,11 @@ def network_policies(
         app,
         "api-from-nginx",
         {
-            "podSelector": {"matchLabels": w.selector("api")},
+            "podSelector": {"matchLabels": selector("api")},
             "policyTypes": ["Ingress"],
             "ingress": [
                 {
-                    "from": [{"podSelector": {"matchLabels": w.selector("nginx")}}],
+                    "from": [{"podSelector": {"matchLabels": selector("nginx")}}],
                     "ports": [{"protocol": "TCP", "port": PHP_FPM_PORT}],
                 }
             ],
@@ -83,11 +83,11 @@ def network_policies(
         app,
         "nginx-to-api",
         {
-            "podSelector": {"matchLabels": w.selector("nginx")},
+            "podSelector": {"matchLabels": selector("nginx")},
             "policyTypes": ["Egress"],
             "egress": [
                 {
-                    "to": [{"podSelector": {"matchLabels": w.selector("api")}}],
+                    "to": [{"podSelector": {"matchLabels": selector("api")}}],
                     "ports": [{"protocol": "TCP", "port": PHP_FPM_PORT}],
                 }
             ],
@@ -132,7 +132,7 @@ def network_policies(
             kind="CiliumNetworkPolicy",
             metadata=app.meta(f"{workload}-from-gateway", "network-policy", workload),
             spec={
-                "endpointSelector": {"matchLabels": w.selector(workload)},
+                "endpointSelector": {"matchLabels": selector(workload)},
                 "ingress": [
                     {
                         "fromEntities": ["ingress"],

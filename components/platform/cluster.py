@@ -8,7 +8,7 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 import pulumi_kubernetes as kubernetes
 
-from components.kubeconfig import KubeconfigAuth, build_kubeconfig
+from components.platform.kubeconfig import KubeconfigAuth, build_kubeconfig
 from config.sections import ClusterSettings, StackSettings
 
 # The DigitalOcean provider tags the cluster's own pool `terraform:default-node-pool` itself and

@@ -5,22 +5,22 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from components import workload as w
-from components.workloads.base import PHP_FPM_PORT, AppContext
+from components.app import pods
+from components.app.workloads.context import PHP_FPM_PORT, AppContext
 
 
 def api(app: AppContext, after: list[pulumi.Resource]) -> None:
     """`after`: the release's migration."""
-    php_fpm = w.container(
+    php_fpm = pods.container(
         app.php_container(
             "api",
             port=PHP_FPM_PORT,
             port_name="fastcgi",
-            capabilities=w.SWITCH_USER,
+            capabilities=pods.SWITCH_USER,
             # php-fpm accepts FastCGI on 9000 once its pool is up; a wedged master stops
             # accepting and is restarted.
-            readiness=w.tcp_probe(PHP_FPM_PORT, period=5, failures=3),
-            liveness=w.tcp_probe(PHP_FPM_PORT, period=10, failures=6, initial_delay=10),
+            readiness=pods.tcp_probe(PHP_FPM_PORT, period=5, failures=3),
+            liveness=pods.tcp_probe(PHP_FPM_PORT, period=10, failures=6, initial_delay=10),
             pre_stop_sleep_seconds=5,
         )
     )
