@@ -1,10 +1,10 @@
-"""What every object of the application shares, and how a workload becomes a Deployment.
+"""What every object of the application shares: `AppContext`.
 
-`AppContext` is handed by the `Application` component to each workload module (api, nginx,
-worker, scheduler, frontend, migrate): the component itself as the parent (so every object's URN
-stays under `posts:app:Application`), the cluster's provider, the namespace every object waits
-for, the settings, and what pods need to start (pull secrets, rollout annotations). Pod specs
-come from the one builder in `components/workload.py`.
+The `Application` component hands it to each workload module (api, nginx, worker, scheduler,
+frontend, migrate): the component itself as the parent (so every object's URN stays under
+`posts:app:Application`), the cluster's provider, the namespace every object waits for, the
+settings, and what pods need to start (pull secrets, rollout annotations). Pod templates come
+from the one builder in `components/app/pods.py`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components.app import pods
-from components.labels import labels, selector
+from components.labels import labels
 from config.sections import AppSettings
-from model.capacity import MAX_SURGE_PERCENT
 
 CONFIG_MAP = "posts"
 SECRET = "posts"
@@ -67,73 +66,27 @@ class AppContext:
             **overrides,
         )
 
-    def deployment(
-        self,
-        workload: str,
-        component: str,
-        containers: list[dict[str, Any]],
-        *,
-        replicas: int | None,
-        grace_seconds: int = 30,
-        rollout_annotations: bool = False,
-        depends_on: list[pulumi.Resource] | None = None,
-    ) -> kubernetes.apps.v1.Deployment:
-        template_annotations: dict[str, pulumi.Input[str]] = (
-            dict(self.rollout_annotations) if rollout_annotations else {}
-        )
-        spec: dict[str, Any] = {
-            "selector": {"matchLabels": selector(workload)},
-            "revisionHistoryLimit": 5,
-            # New pods must be ready before an old one goes: no capacity dip during a release.
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxSurge": f"{MAX_SURGE_PERCENT}%", "maxUnavailable": 0},
-            },
-            "template": {
-                "metadata": {
-                    "labels": {
-                        **labels(workload, component),
-                        "app.kubernetes.io/version": self.settings.image_tag,
-                    },
-                    **({"annotations": template_annotations} if template_annotations else {}),
-                },
-                "spec": pods.pod_spec(
-                    containers,
-                    termination_grace_seconds=grace_seconds,
-                    spread_selector=selector(workload),
-                    image_pull_secrets=self.pull_secrets,
-                ),
-            },
-        }
-        if replicas is not None:
-            spec = {"replicas": replicas, **spec}
-        return kubernetes.apps.v1.Deployment(
-            f"{self.name}-deployment-{workload}",
-            metadata=self.meta(
-                workload, component, annotations=pods.checkov_skip_annotations(containers)
-            ),
-            spec=spec,
-            opts=self.opts(depends_on),
+    def pod_template(
+        self, workload: str, component: str, containers: list[dict[str, Any]], **options: Any
+    ) -> dict[str, Any]:
+        """The pod template of a workload of this release (`pods.pod_template`)."""
+        return pods.pod_template(
+            workload,
+            component,
+            containers,
+            version=self.settings.image_tag,
+            image_pull_secrets=self.pull_secrets,
+            **options,
         )
 
-    def service(self, service_name: str, workload: str, port: int, port_name: str) -> None:
-        """A ClusterIP Service in front of a workload's pods."""
-        kubernetes.core.v1.Service(
-            f"{self.name}-service-{workload}",
-            metadata=self.meta(service_name, "service", workload),
-            spec={
-                "type": "ClusterIP",
-                "selector": selector(workload),
-                "ports": [{"name": port_name, "protocol": "TCP", "port": port, "targetPort": port}],
-            },
-            opts=self.opts(),
-        )
-
-    def disruption_budget(self, workload: str) -> None:
-        """At most one of the workload's pods down at a time in voluntary disruptions (drains)."""
-        kubernetes.policy.v1.PodDisruptionBudget(
-            f"{self.name}-pdb-{workload}",
-            metadata=self.meta(workload, "disruption-budget"),
-            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector(workload)}},
-            opts=self.opts(),
+    def controller_meta(
+        self, object_name: str, component: str, workload: str, containers: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The metadata of a workload's Deployment, Job or CronJob: with the checkov exceptions
+        its containers need, each with its reason."""
+        return self.meta(
+            object_name,
+            component,
+            workload,
+            annotations=pods.checkov_skip_annotations(containers),
         )

@@ -14,7 +14,6 @@ import pulumi_kubernetes as kubernetes
 
 from components.app import pods
 from components.app.workloads.context import AppContext
-from components.labels import labels
 
 
 def migrate_job_name(tag: str) -> str:
@@ -34,11 +33,8 @@ def migrate_job(app: AppContext, after: list[pulumi.Resource]) -> kubernetes.bat
     )
     return kubernetes.batch.v1.Job(
         f"{app.name}-job-migrate",
-        metadata=app.meta(
-            migrate_job_name(settings.image_tag),
-            "migration",
-            "migrate",
-            annotations=pods.checkov_skip_annotations([container]),
+        metadata=app.controller_meta(
+            migrate_job_name(settings.image_tag), "migration", "migrate", [container]
         ),
         spec={
             # A failed migration is investigated, not retried blindly.
@@ -46,17 +42,9 @@ def migrate_job(app: AppContext, after: list[pulumi.Resource]) -> kubernetes.bat
             "activeDeadlineSeconds": settings.migrate_timeout_seconds,
             # No ttlSecondsAfterFinished: if Kubernetes deleted the finished Job, Pulumi
             # would see it gone and run the migration again.
-            "template": {
-                "metadata": {
-                    "labels": {
-                        **labels("migrate", "migration"),
-                        "app.kubernetes.io/version": settings.image_tag,
-                    }
-                },
-                "spec": pods.pod_spec(
-                    [container], restart_policy="Never", image_pull_secrets=app.pull_secrets
-                ),
-            },
+            "template": app.pod_template(
+                "migrate", "migration", [container], restart_policy="Never"
+            ),
         },
         opts=pulumi.ResourceOptions.merge(
             app.opts(after),

@@ -10,7 +10,7 @@ from components.app.workloads.context import AppContext
 from components.labels import labels
 
 
-def scheduler(app: AppContext, after: list[pulumi.Resource]) -> None:
+def scheduler(app: AppContext, after: list[pulumi.Resource]) -> kubernetes.batch.v1.CronJob:
     """`after`: the release's migration."""
     container = pods.container(
         app.php_container(
@@ -18,11 +18,9 @@ def scheduler(app: AppContext, after: list[pulumi.Resource]) -> None:
             command=["php", pods.ARTISAN, "schedule:run", "--verbose", "--no-interaction"],
         )
     )
-    kubernetes.batch.v1.CronJob(
+    return kubernetes.batch.v1.CronJob(
         f"{app.name}-cronjob-scheduler",
-        metadata=app.meta(
-            "scheduler", "scheduler", annotations=pods.checkov_skip_annotations([container])
-        ),
+        metadata=app.controller_meta("scheduler", "scheduler", "scheduler", [container]),
         spec={
             "schedule": "* * * * *",
             "timeZone": "Etc/UTC",
@@ -37,17 +35,9 @@ def scheduler(app: AppContext, after: list[pulumi.Resource]) -> None:
                     "backoffLimit": 0,
                     "activeDeadlineSeconds": 300,
                     "ttlSecondsAfterFinished": 3600,
-                    "template": {
-                        "metadata": {
-                            "labels": {
-                                **labels("scheduler", "scheduler"),
-                                "app.kubernetes.io/version": app.settings.image_tag,
-                            }
-                        },
-                        "spec": pods.pod_spec(
-                            [container], restart_policy="Never", image_pull_secrets=app.pull_secrets
-                        ),
-                    },
+                    "template": app.pod_template(
+                        "scheduler", "scheduler", [container], restart_policy="Never"
+                    ),
                 },
             },
         },

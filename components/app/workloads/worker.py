@@ -6,9 +6,10 @@ import pulumi
 
 from components.app import pods
 from components.app.workloads.context import AppContext
+from components.app.workloads.deployments import Replicated, replicated
 
 
-def worker(app: AppContext, after: list[pulumi.Resource]) -> None:
+def worker(app: AppContext, after: list[pulumi.Resource]) -> Replicated:
     """`after`: the release's migration."""
     settings = app.settings.worker
     command = [
@@ -34,13 +35,13 @@ def worker(app: AppContext, after: list[pulumi.Resource]) -> None:
         )
     )
     # On SIGTERM queue:work finishes its current job; give it the job timeout and a margin.
-    app.deployment(
+    return replicated(
+        app,
         "worker",
         "queue-worker",
         [container],
         replicas=settings.replicas,
+        after=after,
         grace_seconds=settings.timeout_seconds + 30,
         rollout_annotations=True,
-        depends_on=after,
     )
-    app.disruption_budget("worker")
