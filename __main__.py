@@ -3,7 +3,8 @@
 import pulumi
 
 from components.app.application import AppArgs, Application
-from components.app.edge import Edge, EdgeArgs
+from components.app.edge import Edge, EdgeArgs, challenge_listener
+from components.platform.cert_manager import CertManager, CertManagerArgs
 from components.platform.cluster import Cluster, ClusterArgs
 from components.platform.databases import Cache, DatabaseArgs, MysqlDatabase
 from components.platform.network import Network, NetworkArgs
@@ -23,6 +24,19 @@ databases = DatabaseArgs(
 )
 mysql = MysqlDatabase("mysql", databases)
 cache = Cache("cache", databases)
+# Cluster-wide, with tls only: cert-manager, which gets the Gateway's certificate.
+cert_manager = (
+    CertManager(
+        "cert-manager",
+        CertManagerArgs(
+            settings.edge.tls_email,
+            challenges=challenge_listener(settings.app.namespace),
+            provider=cluster.provider,
+        ),
+    )
+    if settings.edge.tls
+    else None
+)
 
 # On the cluster: the application, wired to both databases, and its public entry.
 app = Application(
@@ -37,13 +51,25 @@ edge = Edge(
         provider=cluster.provider,
         # Only the namespace: the load balancer (minutes) comes up while the app rolls out.
         depends_on=[app.namespace],
+        cert_manager=cert_manager,
     ),
 )
 
 # Last: depends on everything above, so a destroy of a protected stack stops before deleting any.
 DestroyGuard(
     "destroy-guard",
-    DestroyGuardArgs(protect=stack.protect, guarded=[network, cluster, mysql, cache, app, edge]),
+    DestroyGuardArgs(
+        protect=stack.protect,
+        guarded=[
+            network,
+            cluster,
+            mysql,
+            cache,
+            *([cert_manager] if cert_manager else []),
+            app,
+            edge,
+        ],
+    ),
 )
 
 pulumi.export("publicAddress", edge.public_address)
