@@ -192,6 +192,22 @@ def test_no_module_imports_one_that_imports_it_back() -> None:
     assert circles(graph) == []
 
 
+def test_the_program_imports_no_offline_tool() -> None:
+    """`pulumi up` loads what the program needs to deploy, refuse or warn: the config, the model
+    and the components; the reports (capacity.md, cost, first deploy) stay with the tools."""
+    paths = sources(*PROGRAM, *TOOLS)
+    known = {module_name(p) for p in paths}
+    graph = {module_name(p): imports_of(p, known) for p in paths}
+    reached, todo = set(), ["__main__"]
+    while todo:
+        module = todo.pop()
+        if module not in reached:
+            reached.add(module)
+            todo += graph[module]
+    assert {"config.settings", "model.capacity", "components.app.edge"} <= reached
+    assert sorted(m for m in reached if m.split(".")[0] in TOOLS) == []
+
+
 def test_the_circle_check_finds_a_circle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert circles(graph) == [["a", "b", "c"]]
