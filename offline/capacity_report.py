@@ -63,7 +63,7 @@ def markdown(stack: str, assessment: Assessment) -> str:
         f" {sum(p.cpu_millicores for p in daemons)}m and"
         f" {mib(sum(p.memory_bytes for p in daemons))} MiB of it on every node, its Deployments"
         f" {sum(p.cpu_millicores for p in system)}m and"
-        f" {mib(sum(p.memory_bytes for p in system))} MiB once (components/catalog.py, read"
+        f" {mib(sum(p.memory_bytes for p in system))} MiB once (model/catalog.py, read"
         f" {_catalog_dates()}). Requests only: they are what the scheduler counts.",
         "",
         TABLE_HEADER,
@@ -117,7 +117,7 @@ def markdown(stack: str, assessment: Assessment) -> str:
         "Placement: DOKS's DaemonSets on every node, its Deployments on the first node with"
         " room, then the app's pods first-fit decreasing by dominant resource (the largest share"
         " of a node's CPU or memory first, each on the first node with room for its CPU, memory"
-        " and a pod slot). Where that can differ from the scheduler: components/capacity.py.",
+        " and a pod slot). Where that can differ from the scheduler: model/capacity.py.",
         "",
     ]
     return "\n".join(lines)

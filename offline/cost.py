@@ -36,7 +36,7 @@ class Estimate:
         rows = [
             f"# Monthly cost estimate: {self.stack}",
             "",
-            f"List prices in USD from components/catalog.py (dated {catalog.CATALOG_DATE});"
+            f"List prices in USD from model/catalog.py (dated {catalog.CATALOG_DATE});"
             " excludes tax, bandwidth overage, volumes and backups beyond the included.",
             "",
             "| item | at min nodes | at max nodes |",

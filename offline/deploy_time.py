@@ -59,7 +59,7 @@ class DeployTime:
             [
                 f"# First deploy: estimated time, {self.stack}",
                 "",
-                "Typical creation times in minutes from components/catalog.py (dated"
+                "Typical creation times in minutes from model/catalog.py (dated"
                 f" {catalog.CREATION_TIMES_DATE}); each resource starts once everything it waits"
                 " for exists.",
                 "",
