@@ -2,17 +2,18 @@
 
 import pulumi
 
-from components.app import AppArgs, Application
-from components.cluster import Cluster, ClusterArgs
-from components.database import Cache, DatabaseArgs, MysqlDatabase
-from components.edge import Edge, EdgeArgs
-from components.network import Network, NetworkArgs
-from components.protection import DestroyGuard, DestroyGuardArgs
-from components.settings import load_settings
+from components.app.application import AppArgs, Application
+from components.app.edge import Edge, EdgeArgs, challenge_listener
+from components.platform.cert_manager import CertManager, CertManagerArgs
+from components.platform.cluster import Cluster, ClusterArgs
+from components.platform.databases import Cache, DatabaseArgs, MysqlDatabase
+from components.platform.network import Network, NetworkArgs
+from components.platform.protection import DestroyGuard, DestroyGuardArgs
+from config.settings import load_settings
 
 settings = load_settings()  # every config key, checked; one error listing every problem
 stack = settings.stack
-for warning in settings.capacity.warnings:  # pods that wait for the autoscaler, or never fit
+for warning in settings.warnings:  # pods that wait for the autoscaler, or never fit
     pulumi.log.warn(warning)
 
 # DigitalOcean: a VPC; in it the cluster and both databases, created in parallel.
@@ -23,6 +24,19 @@ databases = DatabaseArgs(
 )
 mysql = MysqlDatabase("mysql", databases)
 cache = Cache("cache", databases)
+# Cluster-wide, with tls only: cert-manager, which gets the Gateway's certificate.
+cert_manager = (
+    CertManager(
+        "cert-manager",
+        CertManagerArgs(
+            settings.edge.tls_email,
+            challenges=challenge_listener(settings.app.namespace),
+            provider=cluster.provider,
+        ),
+    )
+    if settings.edge.tls
+    else None
+)
 
 # On the cluster: the application, wired to both databases, and its public entry.
 app = Application(
@@ -37,13 +51,25 @@ edge = Edge(
         provider=cluster.provider,
         # Only the namespace: the load balancer (minutes) comes up while the app rolls out.
         depends_on=[app.namespace],
+        cert_manager=cert_manager,
     ),
 )
 
 # Last: depends on everything above, so a destroy of a protected stack stops before deleting any.
 DestroyGuard(
     "destroy-guard",
-    DestroyGuardArgs(protect=stack.protect, guarded=[network, cluster, mysql, cache, app, edge]),
+    DestroyGuardArgs(
+        protect=stack.protect,
+        guarded=[
+            network,
+            cluster,
+            mysql,
+            cache,
+            *([cert_manager] if cert_manager else []),
+            app,
+            edge,
+        ],
+    ),
 )
 
 pulumi.export("publicAddress", edge.public_address)

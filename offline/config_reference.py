@@ -1,4 +1,4 @@
-"""Keeps the declared config in step with components/config_schema.py.
+"""Keeps the declared config in step with config/schema.py.
 
 .venv/bin/python -m offline.config_reference          # print the reference table
 .venv/bin/python -m offline.config_reference --write  # rewrite Pulumi.yaml's config and
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from components.config_schema import KEYS
+from config.schema import KEYS
 from offline.simulate import REPO
 
 REFERENCE = REPO / "docs" / "config-reference.md"
@@ -18,7 +18,7 @@ COMMAND = ".venv/bin/python -m offline.config_reference --write"
 
 # Above the table in docs/config-reference.md; the whole page is generated.
 PAGE_HEAD = f"""\
-<!-- Generated from components/config_schema.py by `{COMMAND}`. Do not edit. -->
+<!-- Generated from config/schema.py by `{COMMAND}`. Do not edit. -->
 
 # Stack config reference
 
@@ -26,10 +26,10 @@ Every key a stack file (`Pulumi.<stack>.yaml`) can set, with its type, default a
 are in the `posts-infra` namespace (`pulumi config set -s dev minNodes 2`); keys marked
 **Secret.** are set with `pulumi config set --secret` (see [Secrets](operations.md#secrets)).
 A key whose default is "required" has none: the Pulumi CLI refuses to run a stack without it.
-Prices behind the size slugs: [`components/catalog.py`](../components/catalog.py).
+Prices behind the size slugs: [`model/catalog.py`](../model/catalog.py).
 
 The keys are declared with the same types, defaults and descriptions in `Pulumi.yaml`. This page
-and that declaration are generated from `components/config_schema.py`; after changing it, run:
+and that declaration are generated from `config/schema.py`; after changing it, run:
 
 ```bash
 {COMMAND}

@@ -1,10 +1,10 @@
-"""Monthly cost of a stack at the autoscaler's minimum and maximum, from components/catalog.py."""
+"""Monthly cost of a stack at the autoscaler's minimum and maximum, from model/catalog.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components import catalog
+from model import catalog
 from offline.simulate import Simulation
 
 DOKS = "digitalocean:index/kubernetesCluster:KubernetesCluster"
@@ -36,7 +36,7 @@ class Estimate:
         rows = [
             f"# Monthly cost estimate: {self.stack}",
             "",
-            f"List prices in USD from components/catalog.py (dated {catalog.CATALOG_DATE});"
+            f"List prices in USD from model/catalog.py (dated {catalog.CATALOG_DATE});"
             " excludes tax, bandwidth overage, volumes and backups beyond the included.",
             "",
             "| item | at min nodes | at max nodes |",

@@ -1,7 +1,8 @@
 """How long a stack's first deploy takes: its critical path and its floor, in minutes.
 
-From the render's dependency graph (`offline.render.dependency_graph`: each resource starts when
-everything it waits for is created) and the typical creation times in `components/catalog.py`.
+From the render's dependency graph (`offline.dependencies.dependency_graph`: each resource
+starts when everything it waits for is created) and the typical creation times in
+`model/catalog.py`.
 - critical path: the longest chain of waits over every resource: when the deploy ends;
 - floor: the longest chain that ends at one of the application's own workloads (its migration,
   a Deployment, the CronJob): nothing serves before it. A critical path longer than the floor
@@ -12,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components import catalog
-from offline.render import dependency_graph
+from model import catalog
+from offline.dependencies import dependency_graph
 from offline.simulate import Registration, Simulation
 
 WORKLOADS = {
@@ -58,7 +59,7 @@ class DeployTime:
             [
                 f"# First deploy: estimated time, {self.stack}",
                 "",
-                "Typical creation times in minutes from components/catalog.py (dated"
+                "Typical creation times in minutes from model/catalog.py (dated"
                 f" {catalog.CREATION_TIMES_DATE}); each resource starts once everything it waits"
                 " for exists.",
                 "",

@@ -9,7 +9,7 @@ Writes `build/<stack>/`:
 - `order.txt`: every resource in dependency order;
 - `cost.md`: the monthly cost at the autoscaler's minimum and maximum;
 - `capacity.md`: whether the pods fit the nodes at minNodes, at maxNodes with the api at its
-  maximum, and while a release rolls (components/capacity.py);
+  maximum, and while a release rolls (model/capacity.py, worded by offline/capacity_report.py);
 - `first-deploy.md`: the first deploy's estimated critical path and floor, in minutes.
 Secret values are placeholders here (the program runs under mocks) and are written as
 `[secret]`; nothing secret is printed or written.
@@ -27,58 +27,12 @@ from typing import Any
 
 import yaml
 
+from offline import capacity_report, deploy_time
+from offline.cost import estimate
+from offline.dependencies import apply_order
 from offline.simulate import REPO, Registration, Simulation, redact
 
 HEADER_PREFIX = "# pulumi resource: "
-
-
-def dependency_graph(simulation: Simulation) -> dict[str, set[str]]:
-    """Each custom resource's URN -> the URNs of the custom resources it waits for (depending on
-    a component means waiting for all of that component's resources)."""
-    custom = [r for r in simulation.registrations if r.custom]
-    known = {r.urn for r in custom}
-    components = {r.urn for r in simulation.registrations if not r.custom}
-
-    def direct(registration: Registration) -> set[str]:
-        found: set[str] = set()
-        for urn in registration.dependencies:
-            if urn in known:
-                found.add(urn)
-            elif urn in components:
-                found |= {
-                    r.urn
-                    for r in custom
-                    if r.urn != registration.urn and _under(r, urn, simulation)
-                }
-        return found
-
-    return {r.urn: direct(r) for r in custom}
-
-
-def apply_order(simulation: Simulation) -> list[Registration]:
-    """Dependencies first; among independent resources, a stable order by URN."""
-    by_urn = {r.urn: r for r in simulation.registrations if r.custom}
-    needs = dependency_graph(simulation)
-    ordered: list[Registration] = []
-    done: set[str] = set()
-    while len(ordered) < len(by_urn):
-        ready = sorted(urn for urn in needs if urn not in done and needs[urn] <= done)
-        if not ready:  # a cycle cannot come from Pulumi; keep going deterministically
-            ready = sorted(urn for urn in needs if urn not in done)[:1]
-        for urn in ready:
-            done.add(urn)
-            ordered.append(by_urn[urn])
-    return ordered
-
-
-def _under(registration: Registration, ancestor: str, simulation: Simulation) -> bool:
-    parent = registration.parent
-    while parent:
-        if parent == ancestor:
-            return True
-        known = simulation.by_urn(parent)
-        parent = known.parent if known is not None else ""
-    return False
 
 
 def kubernetes_object(registration: Registration) -> dict[str, Any]:
@@ -102,8 +56,6 @@ def header(registration: Registration) -> str:
 
 def render(stack: str, out_root: Path, simulation: Simulation | None = None) -> Path:
     """Write `out_root/<stack>/`; evaluates the program unless given that stack's simulation."""
-    from offline import deploy_time
-    from offline.cost import estimate
 
     def phase(text: str) -> None:
         print(f"render {stack}: {text}", flush=True)
@@ -153,7 +105,7 @@ def render(stack: str, out_root: Path, simulation: Simulation | None = None) -> 
     (out / "cost.md").write_text(estimate(simulation).markdown())
     (out / "first-deploy.md").write_text(deploy_time.estimate(simulation).markdown())
     settings = simulation.program["settings"]
-    (out / "capacity.md").write_text(settings.capacity.markdown(stack))
+    (out / "capacity.md").write_text(capacity_report.markdown(stack, settings.capacity))
 
     elapsed = time.perf_counter() - started
     phase(
@@ -166,7 +118,7 @@ def render(stack: str, out_root: Path, simulation: Simulation | None = None) -> 
 def main(argv: list[str]) -> int:
     import argparse
 
-    from components.settings import ConfigError
+    from config.settings import ConfigError
     from offline.simulate import UnknownStackError
 
     parser = argparse.ArgumentParser(prog="scripts/render", description="Render stacks offline.")

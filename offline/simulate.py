@@ -2,9 +2,11 @@
 
 No Pulumi CLI, no cloud credentials, no network: `pulumi.runtime.set_mocks` stands in for the
 engine and the providers. The stack's config comes from `Pulumi.<stack>.yaml` (encrypted values
-become placeholders that stay marked secret). The result lists every resource registration as the
-engine would receive it (type, name, parent, inputs with their secret markers, dependencies,
-protect, ignoreChanges, provider), the stack outputs, and the warnings the program logged.
+become placeholders that stay marked secret), handed to the program as the engine hands it: in
+the environment variables PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS. The result lists every
+resource registration as the engine would receive it (type, name, parent, inputs with their
+secret markers, dependencies, protect, ignoreChanges, provider, aliases), the stack outputs, and
+the warnings the program logged.
 
 The tests and the render tool both use this module.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import base64
 import contextvars
 import functools
+import json
 import logging
 import os
 import runpy
@@ -58,6 +61,9 @@ class Registration:
     provider: str
     delete_before_replace: bool
     replace_on_changes: list[str]
+    # As the program gave them: {"urn": ...}, or a spec with any of name, type, parent (a URN),
+    # noParent (offline/registrations.py resolves them to URNs).
+    aliases: list[dict[str, Any]] = field(default_factory=list)
 
     def value(self, path: str) -> Any:
         """An input by dotted path (`nodePool.maxNodes`), secrets unwrapped."""
@@ -226,8 +232,6 @@ def _full_key(key: str) -> str:
 
 
 def _engine_string(value: Any) -> str:
-    import json
-
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, dict)):
@@ -327,11 +331,34 @@ def _make_monitor(mocks: Any, registrations: list[Registration]) -> Any:
                         provider=request.provider,
                         delete_before_replace=request.deleteBeforeReplace,
                         replace_on_changes=list(request.replaceOnChanges),
+                        aliases=[_alias(alias) for alias in request.aliases]
+                        + [{"urn": urn} for urn in request.aliasURNs],
                     )
                 )
             return response
 
     return RecordingMonitor(mocks)
+
+
+def _alias(alias: Any) -> dict[str, Any]:
+    """An `alias_pb2.Alias` as a dict: its URN, or the fields of its spec that are set."""
+    if alias.WhichOneof("alias") == "urn":
+        return {"urn": alias.urn}
+    spec = alias.spec
+    found: dict[str, Any] = {
+        key: value
+        for key, value in (
+            ("name", spec.name),
+            ("type", spec.type),
+            ("stack", spec.stack),
+            ("project", spec.project),
+            ("parent", spec.parentUrn),
+        )
+        if value
+    }
+    if spec.noParent:
+        found["noParent"] = True
+    return found
 
 
 class _WarningCollector(logging.Handler):
@@ -358,7 +385,7 @@ def run_stack(
     values, secret_keys = stack_config(stack)
     # Operators set secrets with `pulumi config set --secret`; offline, required ones that the
     # stack file lacks get placeholders, still marked secret.
-    from components.config_schema import KEYS
+    from config.schema import KEYS
 
     for declared in KEYS:
         full_key = f"{PROJECT}:{declared.name}"
@@ -407,7 +434,6 @@ def _run(
         logger=logger,
         monitor=_make_monitor(mocks, registrations),
     )
-    pulumi.runtime.set_all_config(values, secret_keys)
 
     saved_env = {
         k: os.environ.pop(k)
@@ -419,6 +445,10 @@ def _run(
         )
         if k in os.environ
     }
+    # The config as the engine hands it to a program: every value (secrets decrypted) in
+    # PULUMI_CONFIG, the names of the encrypted ones in PULUMI_CONFIG_SECRET_KEYS.
+    os.environ["PULUMI_CONFIG"] = json.dumps(values)
+    os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(sorted(set(secret_keys)))
     os.environ.update(environ or {})
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
@@ -431,7 +461,7 @@ def _run(
         _sync_await(run_pulumi_func(program))
         outputs = _resolve_outputs()
     finally:
-        for key in environ or {}:
+        for key in (*(environ or {}), "PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS"):
             os.environ.pop(key, None)
         os.environ.update(saved_env)
     return Simulation(stack, registrations, outputs, collector.messages, program_globals)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.settings import ConfigError
+from config.schema import KEYS
+from config.settings import ConfigError
 from offline.simulate import run_stack
 
 BAD_CONFIGS = [
@@ -95,3 +96,44 @@ def test_no_resource_is_registered_for_bad_config(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(ConfigError):
         run_stack("dev", {"region": "mars1"})
     assert captured == []
+
+
+LIMITED = [
+    (key.name, value, message)
+    for key in KEYS
+    for value, message in (
+        *([(str(key.minimum - 1), f"{key.minimum - 1} is")] if key.minimum is not None else []),
+        *([(str(key.maximum + 1), f"{key.maximum + 1} is")] if key.maximum is not None else []),
+        *(
+            [("not-a-value", f"'not-a-value' is not one of: {', '.join(key.allowed)}")]
+            if key.allowed
+            else []
+        ),
+    )
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"), LIMITED, ids=[f"{k}={v}" for k, v, _ in LIMITED]
+)
+def test_every_limit_on_a_keys_schema_entry_is_enforced(key: str, value: str, message: str) -> None:
+    """Minimums, maximums and allowed values live on the key's entry in config/schema.py; a
+    value outside them is that key's one problem (the checks that read it wait)."""
+    with pytest.raises(ConfigError) as caught:
+        run_stack("dev", {key: value})
+    (problem,) = caught.value.problems
+    assert problem.startswith(f"{key}: {message}")
+
+
+def test_the_schema_carries_the_limits() -> None:
+    """A guard on the test above: it checks the limits the schema has."""
+    names = {key for key, _, _ in LIMITED}
+    assert {"minNodes", "maxNodes", "apiCpuTargetPercent", "region", "nodeSize"} <= names
+
+
+def test_a_check_across_keys_waits_until_each_of_its_keys_is_good() -> None:
+    """maxNodes >= minNodes is not checked while maxNodes is no number (its default would
+    make the message wrong)."""
+    with pytest.raises(ConfigError) as caught:
+        run_stack("dev", {"minNodes": "3", "maxNodes": "many"})
+    assert caught.value.problems == ["maxNodes: 'many' is not a whole number"]

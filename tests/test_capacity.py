@@ -1,5 +1,6 @@
-"""Will the pods fit? The capacity check (components/capacity.py): today's figures, the three
-scenarios, node-by-node packing, the refusal and the warnings, capacity.md and its diff."""
+"""Will the pods fit? The capacity check (config/capacity.py, on the model in model/capacity.py):
+today's figures, the three scenarios, node-by-node packing, the refusal and the warnings,
+capacity.md (offline/capacity_report.py) and its diff."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from typing import Any
 
 import pytest
 
-from components import capacity, catalog
-from components.settings import ConfigError
+from config.settings import ConfigError
+from config.values import cpu_millicores, memory_bytes
+from model import capacity, catalog
+from model.capacity import MIB
+from offline import capacity_report
 from offline.diff import read_render, stack_section
 from offline.render import render
 from offline.simulate import Simulation, run_stack
@@ -35,9 +39,14 @@ def render_small(folder: Path, **overrides: str) -> Path:
     return render("dev", folder, run_stack("dev", {**ONE_TO_TWO, **overrides}))
 
 
-def report(simulation: Simulation) -> capacity.Report:
+def report(simulation: Simulation) -> capacity.Assessment:
     found = simulation.program["settings"].capacity
-    assert isinstance(found, capacity.Report)
+    assert isinstance(found, capacity.Assessment)
+    return found
+
+
+def program_warnings(simulation: Simulation) -> tuple[str, ...]:
+    found: tuple[str, ...] = simulation.program["settings"].warnings
     return found
 
 
@@ -47,8 +56,8 @@ def row(outcome: capacity.Outcome) -> tuple[Any, ...]:
         outcome.nodes,
         cpu,
         cpu_total,
-        memory // 1024,
-        memory_total // 1024,
+        memory // MIB,
+        memory_total // MIB,
         outcome.verdict,
         outcome.unscheduled_counts,
         outcome.nodes_needed,
@@ -61,10 +70,10 @@ def row(outcome: capacity.Outcome) -> tuple[Any, ...]:
 def test_a_node_keeps_what_dokss_daemonsets_leave() -> None:
     """s-2vcpu-4gb: 1900m / 2560 MiB allocatable; cilium 300m/300Mi, cpc-bridge-proxy 100m/75Mi,
     do-node-agent 102m/80Mi and two DaemonSets without requests: 5 pods, 502m, 455 MiB."""
-    assert capacity.node_room("s-2vcpu-4gb") == capacity.Room(1398, 2105 * 1024, 105)
-    assert capacity.node_room("s-4vcpu-8gb") == capacity.Room(3398, 5689 * 1024, 105)
+    assert capacity.node_room("s-2vcpu-4gb") == capacity.Room(1398, 2105 * MIB, 105)
+    assert capacity.node_room("s-4vcpu-8gb") == capacity.Room(3398, 5689 * MIB, 105)
     coredns = [p for p in capacity.system_deployment_pods() if p.cpu_millicores]
-    assert [(p.workload, p.cpu_millicores, p.memory_kib // 1024) for p in coredns] == [
+    assert [(p.workload, p.cpu_millicores, p.memory_bytes // MIB) for p in coredns] == [
         ("coredns", 100, 170),
         ("coredns", 100, 170),
     ]
@@ -75,7 +84,7 @@ def test_dev_fits_everywhere_on_its_two_to_three_nodes(dev: Simulation) -> None:
     assert row(minimum) == (2, 2704, 3800, 3362, 5120, "yes", {}, 2)
     assert row(api_maximum) == (3, 4206, 5700, 4841, 7680, "yes", {}, 2)
     assert row(release) == (2, 3029, 3800, 3714, 5120, "yes", {}, 2)
-    assert report(dev).warnings == () and dev.warnings == []
+    assert program_warnings(dev) == () and dev.warnings == []
 
 
 def test_one_node_of_dev_fits_its_minimum_only_once_the_autoscaler_adds_a_second(
@@ -117,7 +126,7 @@ def test_prod_fits_everywhere_whatever_the_order(prod: Simulation) -> None:
     assert row(minimum) == (2, 2704, 7800, 3362, 12288, "yes", {}, 1)
     assert row(api_maximum) == (5, 5210, 19500, 5751, 30720, "yes", {}, 1)
     assert row(release) == (2, 3029, 7800, 3714, 12288, "yes", {}, 1)
-    assert report(prod).warnings == () and prod.warnings == []
+    assert program_warnings(prod) == () and prod.warnings == []
 
 
 def test_the_three_scenarios_count_these_pods(dev: Simulation) -> None:
@@ -174,28 +183,26 @@ def test_the_check_counts_the_pods_the_program_deploys(dev: Simulation, prod: Si
         assert set(templates) == {w.name for w in plan.workloads}
         for workload in plan.workloads:
             containers = templates[workload.name]["containers"]
-            cpu = sum(
-                capacity.cpu_millicores(c["resources"]["requests"]["cpu"]) or 0 for c in containers
-            )
+            cpu = sum(cpu_millicores(c["resources"]["requests"]["cpu"]) or 0 for c in containers)
             memory = sum(
-                capacity.memory_kib(c["resources"]["requests"]["memory"]) or 0 for c in containers
+                memory_bytes(c["resources"]["requests"]["memory"]) or 0 for c in containers
             )
-            assert (cpu, memory) == (workload.cpu_millicores, workload.memory_kib), workload.name
+            assert (cpu, memory) == (workload.cpu_millicores, workload.memory_bytes), workload.name
             assert "initContainers" not in templates[workload.name]
 
 
 def test_quantities() -> None:
-    assert [capacity.cpu_millicores(t) for t in ("250m", "0.5", "2", "1.25", "x")] == [
+    assert [cpu_millicores(t) for t in ("250m", "0.5", "2", "1.25", "x")] == [
         250,
         500,
         2000,
         1250,
         None,
     ]
-    assert [capacity.memory_kib(t) for t in ("256Mi", "1Gi", "512Ki", "1G")] == [
-        262144,
-        1048576,
-        512,
+    assert [memory_bytes(t) for t in ("256Mi", "1Gi", "512Ki", "1G")] == [
+        268435456,
+        1073741824,
+        524288,
         None,
     ]
 
@@ -254,7 +261,7 @@ def test_whatever_the_order_is_a_guarantee_and_largest_first_errs_both_ways_rare
     for _ in range(plans):
         node_size = rng.choice(["s-2vcpu-4gb", "s-4vcpu-8gb", "s-2vcpu-2gb"])
         nodes = rng.randint(1, 4)
-        shapes = [(rng.randint(10, 900), rng.randint(16, 1500) * 1024) for _ in range(3)]
+        shapes = [(rng.randint(10, 900), rng.randint(16, 1500) * MIB) for _ in range(3)]
         pods = [
             capacity.Pod(f"w{i}", cpu, memory, system=False)
             for i, (cpu, memory) in enumerate(shapes)
@@ -372,7 +379,7 @@ def test_a_release_that_can_never_roll_warns() -> None:
 
 def test_the_render_writes_capacity_md(renders: dict[str, Path], dev: Simulation) -> None:
     text = (renders["dev"] / "capacity.md").read_text()
-    assert text == report(dev).markdown("dev")
+    assert text == capacity_report.markdown("dev", report(dev))
     assert text.startswith("# Will the pods fit? dev\n")
     assert (
         "| minimum | 2 (minNodes) | 2704m / 3800m | 28.8% | 3362 / 5120 MiB | 34.3% | yes"
@@ -424,4 +431,4 @@ def test_a_base_from_before_capacity_md_shows_none(
 def test_every_node_size_has_what_the_check_needs() -> None:
     for slug in catalog.NODE_SIZES:
         room = capacity.node_room(slug)
-        assert room.cpu_millicores > 0 and room.memory_kib > 0, slug
+        assert room.cpu_millicores > 0 and room.memory_bytes > 0, slug

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import json
 import re
 
 import pytest
 import yaml
 
-from components.config_schema import KEYS
-from components.settings import ConfigError, RawConfig, parse_settings
+from config.schema import KEYS
+from config.settings import ConfigError, RawConfig, parse_settings
 from offline.config_reference import REFERENCE, page
 from offline.simulate import REPO, stack_config, stack_names
 
@@ -112,3 +113,25 @@ def test_stack_files_hold_no_plain_secret(stack: str) -> None:
     for key, value in (document.get("config") or {}).items():
         if key in secret_names:
             assert isinstance(value, dict) and set(value) == {"secure"}, key
+
+
+def test_the_program_reads_the_config_as_the_engine_hands_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The engine passes every value in PULUMI_CONFIG and the names of the encrypted ones in
+    PULUMI_CONFIG_SECRET_KEYS; a secret key missing from that list was set in plain text."""
+    required = {f"posts-infra:{k.name}": "x" for k in KEYS if k.required}
+    values = {"digitalocean:token": "t", **required}
+    encrypted = sorted(values)
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(values))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(encrypted))
+    raw = RawConfig.from_engine()
+    assert raw == RawConfig(values=values, secret_keys=frozenset(encrypted))
+    parse_settings("scratch", raw)
+
+    plain = [key for key in encrypted if key != "posts-infra:appKey"]
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(plain))
+    with pytest.raises(ConfigError) as caught:
+        parse_settings("scratch", RawConfig.from_engine())
+    (problem,) = caught.value.problems
+    assert problem.startswith("appKey: must be stored encrypted")

@@ -162,22 +162,35 @@ def test_the_front_page_diagrams_are_the_architecture_pages() -> None:
 
 
 REPO_PATH = re.compile(
-    r"`((?:components|offline|tests|scripts|policy|ops|\.github|\.ci)/[\w./-]*)`"
+    r"`((?:components|config|model|offline|tests|scripts|policy|ops|\.github|\.ci)/[\w./-]*)`"
 )
-# Tables whose first column lists the files of one folder, all of them.
-FILE_TABLES = {
-    "docs/architecture.md": ("| module |", "components", "*.py"),
-    "docs/e2e.md": ("| scenario (file) |", "tests/e2e", "test_*.py"),
-    "docs/delivery.md": ("| workflow |", ".github/workflows", "*.yml"),
-}
 
 
-def table_files(page: str) -> list[str]:
-    header, folder, _ = FILE_TABLES[page]
-    prose, _ = split((REPO / page).read_text())
-    start = next(i for i, line in enumerate(prose) if line.startswith(header)) + 2
+@dataclass(frozen=True)
+class FileTable:
+    """A table whose first column lists the files of one folder, all of them."""
+
+    page: str
+    header: str  # the start of its header row
+    folder: str
+    pattern: str
+
+
+FILE_TABLES = [
+    FileTable("docs/architecture.md", "| config |", "config", "*.py"),
+    FileTable("docs/architecture.md", "| model |", "model", "*.py"),
+    FileTable("docs/architecture.md", "| module |", "components", "*.py"),
+    FileTable("docs/e2e.md", "| scenario (file) |", "tests/e2e", "test_*.py"),
+    FileTable("docs/delivery.md", "| workflow |", ".github/workflows", "*.yml"),
+]
+
+
+def table_files(table: FileTable) -> list[str]:
+    prose, _ = split((REPO / table.page).read_text())
+    start = next(i for i, line in enumerate(prose) if line.startswith(table.header)) + 2
     rows = itertools.takewhile(lambda line: line.startswith("|"), prose[start:])
-    return [f"{folder}/{f}" for row in rows for f in re.findall(r"`([\w./-]+)`", row.split("|")[1])]
+    cells = [row.split("|")[1] for row in rows]
+    return [f"{table.folder}/{f}" for cell in cells for f in re.findall(r"`([\w./-]+)`", cell)]
 
 
 def test_every_repository_file_the_docs_name_exists() -> None:
@@ -187,20 +200,20 @@ def test_every_repository_file_the_docs_name_exists() -> None:
         for line in split(page.read_text())[0]
         for match in REPO_PATH.finditer(line)
     ]
-    named += [(page, path) for page in FILE_TABLES for path in table_files(page)]
+    named += [(table.page, path) for table in FILE_TABLES for path in table_files(table)]
     missing = [f"{page}: {path}" for page, path in named if not (REPO / path).exists()]
     assert missing == [], f"the docs name files that do not exist: {missing}"
 
 
-@pytest.mark.parametrize("page", FILE_TABLES)
-def test_each_file_table_lists_every_file_of_its_folder(page: str) -> None:
-    """The components, the end-to-end scenarios and the workflows: a new one gets its row."""
-    _, folder, pattern = FILE_TABLES[page]
-    listed = {REPO / path for path in table_files(page)}
-    covered = listed | {f for d in listed if d.is_dir() for f in d.rglob(pattern)}
-    files = {f for f in (REPO / folder).glob(pattern) if f.name != "__init__.py"}
+@pytest.mark.parametrize("table", FILE_TABLES, ids=[f"{t.page} {t.folder}" for t in FILE_TABLES])
+def test_each_file_table_lists_every_file_of_its_folder(table: FileTable) -> None:
+    """The components, the config, the model, the end-to-end scenarios and the workflows: a new
+    one gets its row."""
+    listed = {REPO / path for path in table_files(table)}
+    covered = listed | {f for d in listed if d.is_dir() for f in d.rglob(table.pattern)}
+    files = {f for f in (REPO / table.folder).rglob(table.pattern) if f.name != "__init__.py"}
     missing = sorted(str(f.relative_to(REPO)) for f in files - covered)
-    assert missing == [], f"{page}: add a row for {missing}"
+    assert missing == [], f"{table.page}: add a row for {missing}"
 
 
 # --- documented commands --------------------------------------------------------------------

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
+from offline.registrations import EngineUrns
 from offline.simulate import MOCK_GATEWAY_IP, Simulation, run_stack
 from tests.k8s import k8s
 from tests.kinds import (
+    CLUSTER_ISSUER,
     CRON_JOB,
     DEPLOYMENT,
     DNS_RECORD,
@@ -14,7 +18,20 @@ from tests.kinds import (
     JOB,
     NAMESPACE,
     SECRET,
+    STASH,
 )
+
+TLS = {
+    "hostname": "posts.example.com",
+    "dnsDomain": "example.com",
+    "tls": "true",
+    "tlsEmail": "ops@example.com",
+}
+
+
+@pytest.fixture(scope="module")
+def with_tls() -> Simulation:
+    return run_stack("dev", TLS)
 
 
 def _route_targets(simulation: Simulation) -> dict[str, str]:
@@ -65,16 +82,8 @@ def test_public_address_is_a_stack_output(dev: Simulation) -> None:
     assert dev.outputs["url"].value == f"http://{MOCK_GATEWAY_IP}"
 
 
-def test_hostname_dns_and_tls_from_config() -> None:
-    simulation = run_stack(
-        "dev",
-        {
-            "hostname": "posts.example.com",
-            "dnsDomain": "example.com",
-            "tls": "true",
-            "tlsEmail": "ops@example.com",
-        },
-    )
+def test_hostname_dns_and_tls_from_config(with_tls: Simulation) -> None:
+    simulation = with_tls
     gateway = k8s(simulation, GATEWAY, "posts")
     listeners = {x["name"]: x for x in gateway.value("spec.listeners")}
     assert listeners["https"]["hostname"] == "posts.example.com"
@@ -96,3 +105,41 @@ def test_hostname_dns_and_tls_from_config() -> None:
     )
     assert record.value("value") == MOCK_GATEWAY_IP
     assert simulation.outputs["url"].value == "https://posts.example.com"
+
+
+def test_cert_manager_is_a_platform_add_on_that_stacks_deployed_before_keep(
+    with_tls: Simulation, dev: Simulation
+) -> None:
+    """cert-manager and its ClusterIssuer serve the cluster, so they belong to the platform, not
+    to the app's Edge. They moved from the Edge: each keeps its logical name and an alias names
+    its URN under the Edge, so a stack deployed before keeps them (no replacement)."""
+    urns = EngineUrns(with_tls)
+    component = with_tls.one("posts:platform:CertManager")
+    issuer = with_tls.one(CLUSTER_ISSUER)
+    release = with_tls.one(HELM_RELEASE)
+    edge_urn = "urn:pulumi:dev::posts-infra::posts:app:Edge"
+    for moved, name in ((release, "edge-cert-manager"), (issuer, "edge-cluster-issuer")):
+        assert moved.parent == component.urn and moved.name == name
+        assert f"{edge_urn}${moved.type}::{name}" in urns.aliases(moved)
+    assert with_tls.depends_on(issuer, release)
+    # The Gateway waits for the issuer and names it; the routes stay with the Gateway.
+    gateway = k8s(with_tls, GATEWAY, "posts")
+    assert with_tls.depends_on(gateway, issuer)
+    assert gateway.value("metadata.annotations")["cert-manager.io/cluster-issuer"] == (
+        issuer.value("metadata.name")
+    )
+    solver = issuer.value("spec.acme.solvers")[0]["http01"]["gatewayHTTPRoute"]["parentRefs"]
+    assert solver == [
+        {"name": "posts", "namespace": "posts", "kind": "Gateway", "sectionName": "http"}
+    ]
+    edge = with_tls.one("posts:app:Edge")
+    assert {r.type for r in with_tls.registrations if r.parent == edge.urn} == {
+        GATEWAY,
+        HTTP_ROUTE,
+        DNS_RECORD,
+    }
+    # A protected stack's destroy still stops before deleting them.
+    stash = with_tls.one(STASH)
+    assert with_tls.depends_on(stash, release) and with_tls.depends_on(stash, issuer)
+    # Without tls there is no cert-manager at all.
+    assert not dev.of_type("posts:platform:CertManager") and not dev.of_type(HELM_RELEASE)

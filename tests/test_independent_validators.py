@@ -22,7 +22,7 @@ import jsonschema
 import pytest
 import yaml
 
-from components.workload import (
+from components.app.pods import (
     CHECKOV_SKIP_ADDED_CAPABILITIES,
     CHECKOV_SKIP_SECRET_ENV,
     CHECKOV_SKIPS_COMMON,

@@ -66,7 +66,7 @@ def test_a_cluster_on_another_minor_is_reported_not_replaced(
     program applies to it is called directly): another minor warns, a newer patch is silent."""
     import pulumi
 
-    from components.cluster import _warn_if_minor_differs
+    from components.platform.cluster import _warn_if_minor_differs
 
     warnings: list[str] = []
     monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: warnings.append(message))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.workloads.migrate import migrate_job_name
+from components.app.workloads.migrate import migrate_job_name
 from offline.simulate import Simulation, run_stack
 from tests.k8s import k8s, only_container, pod_template
 from tests.kinds import CRON_JOB, DEPLOYMENT, JOB

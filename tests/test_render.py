@@ -12,7 +12,7 @@ import yaml
 
 from offline import deploy_time
 from offline.cost import estimate
-from offline.render import apply_order
+from offline.dependencies import apply_order
 from offline.simulate import REPO, Simulation
 
 

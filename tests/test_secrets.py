@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.settings import ConfigError
+from config.settings import ConfigError
 from offline.simulate import Simulation, redact, run_stack, secret_paths
 from tests.k8s import k8s
 from tests.kinds import CONFIG_MAP, SECRET

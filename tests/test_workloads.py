@@ -264,6 +264,32 @@ def test_resources_are_configurable_per_workload() -> None:
     }
 
 
+def test_resources_are_deployed_as_the_config_writes_them() -> None:
+    """The config reads them into millicores and bytes (the capacity check counts those); the
+    pods get the text as written, so re-reading a value never changes a pod."""
+    simulation = run_stack("dev", {"apiResources": "0.5/1Gi/2048Mi"})
+    resources = only_container(k8s(simulation, DEPLOYMENT, "api"))["resources"]
+    assert resources == {
+        "requests": {"cpu": "0.5", "memory": "1Gi"},
+        "limits": {"memory": "2048Mi"},
+    }
+
+
+def test_every_pod_of_a_release_is_labelled_with_it_and_can_pull_its_images() -> None:
+    """One pod template for the Deployments, the migrate Job and the scheduler's CronJob."""
+    simulation = run_stack(
+        "dev", {"imageTag": "a1b2c3d"}, secret_overrides={"imagePullDockerConfig": "{}"}
+    )
+    templates = _all_pod_templates(simulation)
+    assert len(templates) == 6
+    for where, template in templates:
+        assert template["metadata"]["labels"]["app.kubernetes.io/version"] == "a1b2c3d", where
+        assert template["spec"]["imagePullSecrets"] == [{"name": "posts-registry"}], where
+        assert template["spec"]["enableServiceLinks"] is False, where
+    for where, template in _all_pod_templates(run_stack("dev")):
+        assert "imagePullSecrets" not in template["spec"], where
+
+
 def test_every_pod_is_hardened(dev: Simulation) -> None:
     for where, template in _all_pod_templates(dev):
         spec = template["spec"]

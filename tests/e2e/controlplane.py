@@ -8,7 +8,7 @@ roll, Jobs complete or fail, the scheduler packs pods by their requests against 
 allocatable. What is simulated, and only that:
 
 - the nodes: `add_nodes(size, count)` makes DOKS-like Nodes whose capacity and allocatable come
-  from components/catalog.py, and DOKS's own kube-system workloads (catalog.DOKS_SYSTEM_PODS)
+  from model/catalog.py, and DOKS's own kube-system workloads (catalog.DOKS_SYSTEM_PODS)
   run on them with their real requests;
 - the containers, through kwok Stages: pods become Ready; Job pods Succeed; pods of the
   `migrate` Job are held `migrate_hold_seconds` first (so the order "migration, then the

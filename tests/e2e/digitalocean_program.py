@@ -2,8 +2,8 @@
 
 This repository's DigitalOcean resources without the Kubernetes workloads: the VPC and both
 databases from `components` themselves (Network, MysqlDatabase, Cache), the DOKS cluster with
-the arguments components/cluster.py gives it (that component also makes a Kubernetes provider,
-which this check leaves out), and a DNS record as components/edge.py makes it. Config
+the arguments components/platform/cluster.py gives it (that component also makes a Kubernetes
+provider, which this check leaves out), and a DNS record as components/app/edge.py makes it. Config
 `changed=true` changes what an operator would change later: tags, maintenance windows,
 maxNodes, a database size, the eviction policy, sql_require_primary_key, an admin source in the
 firewalls, the record's address.
@@ -16,9 +16,10 @@ from __future__ import annotations
 import pulumi
 import pulumi_digitalocean as digitalocean
 
-from components.database import Cache, DatabaseArgs, MysqlDatabase
-from components.network import Network, NetworkArgs
-from components.settings import DatabaseSettings, DataSettings, NetworkSettings, StackSettings
+from components.platform.databases import Cache, DatabaseArgs, MysqlDatabase
+from components.platform.network import Network, NetworkArgs
+from config.formats import private_range
+from config.sections import DatabaseSettings, DataSettings, NetworkSettings, StackSettings
 
 CLUSTER = "posts-dev"  # the cluster's name for the stack `dev`
 DOMAIN = "example.com"
@@ -37,7 +38,8 @@ def declare() -> None:
         region="nyc3",
         protect=config.get_bool("protectResources") or False,
     )
-    network = Network("network", NetworkArgs(stack, NetworkSettings(vpc_ip_range="10.110.0.0/20")))
+    vpc = NetworkSettings(vpc_ip_range=private_range("10.110.0.0/20"))
+    network = Network("network", NetworkArgs(stack, vpc))
     versions = digitalocean.get_kubernetes_versions_output(version_prefix="1.36.")
 
     def doks(name: str, subnets: tuple[str, str], max_nodes: int) -> digitalocean.KubernetesCluster:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from components.config_schema import KEYS_BY_NAME
+from config.schema import KEYS_BY_NAME
 from tests.e2e.controlplane import LocalControlPlane
 from tests.e2e.do_standin import StandIn
 from tests.e2e.prism import PrismProxy

@@ -242,9 +242,9 @@ KNOWN_DEVIATIONS: tuple[KnownDeviation, ...] = (
         code="required",
         message="must have required property 'count'",
         reason=(
-            "An autoscaling pool without node_count (components/cluster.py sets none: the"
-            " autoscaler owns the count): godo's KubernetesNodePoolCreateRequest.Count is an int"
-            " with omitempty, so 0 is left out. DigitalOcean starts the pool at min_nodes; the"
+            "An autoscaling pool without node_count (components/platform/cluster.py sets none:"
+            " the autoscaler owns the count): godo's KubernetesNodePoolCreateRequest.Count is an"
+            " int with omitempty, so 0 is left out. DigitalOcean starts the pool at min_nodes; the"
             " description requires count."
         ),
         value=lambda pool: _autoscaled_without(pool, "count"),

@@ -1,4 +1,4 @@
-"""Will the pods fit? The capacity check's predictions (components/capacity.py), on the real
+"""Will the pods fit? The capacity check's predictions (model/capacity.py), on the real
 kube-scheduler.
 
 Each scenario starts from a fresh render of the stack (`offline.render`, the files of
@@ -35,7 +35,9 @@ from typing import Any, Literal
 import pytest
 import yaml
 
-from components import capacity
+from config.values import cpu_millicores
+from model import capacity
+from offline.capacity_report import left_text
 from offline.render import render
 from offline.simulate import run_stack
 from tests.e2e.controlplane import LocalControlPlane
@@ -66,14 +68,14 @@ class Rendered:
     stack: str
     folder: Path  # build/<stack>/
     namespace: str
-    report: capacity.Report
+    report: capacity.Assessment
 
 
 def rendered(stack: str, out: Path, overrides: dict[str, str] | None = None) -> Rendered:
     simulation = run_stack(stack, overrides)
     folder = render(stack, out, simulation)
     settings = simulation.program["settings"]
-    assert isinstance(settings.capacity, capacity.Report)
+    assert isinstance(settings.capacity, capacity.Assessment)
     return Rendered(stack, folder, settings.app.namespace, settings.capacity)
 
 
@@ -223,23 +225,21 @@ def free_cpu_per_node(plane: LocalControlPlane) -> list[int]:
     """Allocatable CPU less the requests of the pods bound to each node, in millicores."""
     free = {}
     for node in plane.kubectl_json("get", "nodes")["items"]:
-        free[node["metadata"]["name"]] = capacity.cpu_millicores(
-            node["status"]["allocatable"]["cpu"]
-        )
+        free[node["metadata"]["name"]] = cpu_millicores(node["status"]["allocatable"]["cpu"])
     for pod in plane.kubectl_json("get", "pods", "--all-namespaces")["items"]:
         node_name = pod["spec"].get("nodeName")
         if not node_name or pod["status"].get("phase") in ("Succeeded", "Failed"):
             continue
         for container in pod["spec"]["containers"]:
             request = container.get("resources", {}).get("requests", {}).get("cpu", "0")
-            free[node_name] = (free[node_name] or 0) - (capacity.cpu_millicores(request) or 0)
+            free[node_name] = (free[node_name] or 0) - (cpu_millicores(request) or 0)
     return sorted(value or 0 for value in free.values())
 
 
 def _report(name: str, outcome: capacity.Outcome, got: Tally) -> None:
     print(
         f"\n{name}: {outcome.scenario} on {outcome.nodes} x {outcome.node_size}:"
-        f" predicted {outcome.verdict}, left {outcome.left_text()};"
+        f" predicted {outcome.verdict}, left {left_text(outcome)};"
         f" kube-scheduler (scheduled, Pending): {got}"
     )
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from components import catalog
+from model import catalog
 from tests.e2e.controlplane import LocalControlPlane
 from tests.e2e.processes import wait_until
 from tests.e2e.toolchain import toolchain_dir

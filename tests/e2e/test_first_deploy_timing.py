@@ -111,7 +111,7 @@ def test_the_timing_check_fails_for_a_gateway_that_waits_for_the_application(
     renamed = ('GATEWAY_NAME = "posts"', 'GATEWAY_NAME = "posts-x"')
     with (
         env.program_variant("__main__.py", "depends_on=[app.namespace]", "depends_on=[app]"),
-        env.program_variant("components/edge.py", *renamed),
+        env.program_variant("components/app/edge.py", *renamed),
     ):
         env.workspace.set_config("imageTag", "d5e6f7a")
         variant = env.up()

@@ -96,7 +96,7 @@ def test_the_order_check_fails_for_a_program_without_the_migration_dependency(
 ) -> None:
     """Proof that the order check can fail: the same release without the dependency."""
     with dev.program_variant(
-        "components/app.py",
+        "components/app/application.py",
         "after_migration: list[pulumi.Resource] = [self.migrate]",
         "after_migration: list[pulumi.Resource] = []",
     ):

@@ -27,7 +27,7 @@ REQUIRED_SECRETS = {
     "awsSecretAccessKey": "e2e-aws-secret-access-key-not-real",
 }
 PROGRAM_FILES = ("Pulumi.yaml", "__main__.py", "requirements.txt")
-PROGRAM_DIRS = ("components", "policy")
+PROGRAM_DIRS = ("components", "config", "model", "policy")  # those the checkout has
 
 
 class PulumiFailed(AssertionError):
@@ -68,6 +68,8 @@ def copy_program(source: Path, target: Path) -> None:
         shutil.copy2(source / name, target / name)
     for name in PROGRAM_DIRS:
         shutil.rmtree(target / name, ignore_errors=True)
+        if not (source / name).is_dir():  # a revision from before that folder
+            continue
         shutil.copytree(
             source / name,
             target / name,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components import catalog
+from model import catalog
 from tests.assets import gateway_api_crds_dir
 from tests.crds import gateway_api_crds, load_crds, resource
 from tests.e2e.gateway_status import CILIUM_CONTROLLER

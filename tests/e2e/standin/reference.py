@@ -1,6 +1,6 @@
 """What the stand-in's DigitalOcean offers: its own dated reference data.
 
-Deliberately not the program's catalog (`components/catalog.py`): when both read the same table,
+Deliberately not the program's catalog (`model/catalog.py`): when both read the same table,
 a wrong catalog entry passes the program's checks and the stand-in alike. This list is a second,
 separate reading of DigitalOcean's published offer, so a size, region or version that the
 program believes in but DigitalOcean does not sell is refused here with DigitalOcean's 422, and

@@ -12,8 +12,8 @@ import re
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from components import workload as w
-from components.workloads.base import AppContext
+from components.app import pods
+from components.app.workloads.context import AppContext
 
 
 def migrate_job_name(tag: str) -> str:
@@ -28,16 +28,13 @@ def migrate_job_name(tag: str) -> str:
 def migrate_job(app: AppContext, after: list[pulumi.Resource]) -> kubernetes.batch.v1.Job:
     """The release's migration; `after`: the ConfigMap and Secret it reads."""
     settings = app.settings
-    container = w.container(
-        app.php_container("migrate", command=["php", w.ARTISAN, "migrate", "--force"])
+    container = pods.container(
+        app.php_container("migrate", command=["php", pods.ARTISAN, "migrate", "--force"])
     )
     return kubernetes.batch.v1.Job(
         f"{app.name}-job-migrate",
-        metadata=app.meta(
-            migrate_job_name(settings.image_tag),
-            "migration",
-            "migrate",
-            annotations=w.checkov_skip_annotations([container]),
+        metadata=app.controller_meta(
+            migrate_job_name(settings.image_tag), "migration", "migrate", [container]
         ),
         spec={
             # A failed migration is investigated, not retried blindly.
@@ -45,17 +42,9 @@ def migrate_job(app: AppContext, after: list[pulumi.Resource]) -> kubernetes.bat
             "activeDeadlineSeconds": settings.migrate_timeout_seconds,
             # No ttlSecondsAfterFinished: if Kubernetes deleted the finished Job, Pulumi
             # would see it gone and run the migration again.
-            "template": {
-                "metadata": {
-                    "labels": {
-                        **w.labels("migrate", "migration"),
-                        "app.kubernetes.io/version": settings.image_tag,
-                    }
-                },
-                "spec": w.pod_spec(
-                    [container], restart_policy="Never", image_pull_secrets=app.pull_secrets
-                ),
-            },
+            "template": app.pod_template(
+                "migrate", "migration", [container], restart_policy="Never"
+            ),
         },
         opts=pulumi.ResourceOptions.merge(
             app.opts(after),

@@ -1,22 +1,31 @@
-"""The stack configuration keys: name, type, default, description.
+"""The stack configuration keys: name, type, default, description, and the limits of each.
 
 This table is the single source for the keys. `Pulumi.yaml`'s `config:` section declares the same
 keys with the same types, defaults and descriptions (a test holds the two equal), so the CLI and a
 program run without the CLI (tests, render) see the same defaults. Pulumi's project config schema
 knows four types: string, integer, boolean and array (of strings here).
+
+What a key alone accepts is on its entry: a `minimum` and `maximum` (whole numbers), the
+`allowed` values, the `refused` ones with the reason, and `parse`, its format (`config/formats.py`)
+and the typed value the program takes (e.g. CPU in millicores). `config/reading.py` reads and
+checks every key against its entry, once; what needs two keys or more is `config/checks.py`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from config import formats
+from config.formats import WORKLOADS
+from model import catalog
+
+__all__ = ["KEYS", "KEYS_BY_NAME", "WORKLOADS", "ConfigKey", "ConfigType", "ConfigValue"]
 
 ConfigType = Literal["string", "integer", "boolean", "array"]
-
-# The seed's long-running workloads (each has an image and `<workload>Resources`; the migrate Job
-# runs the api image and has `migrateResources`).
-WORKLOADS = ("api", "nginx", "worker", "scheduler", "frontend")
 ConfigValue = str | int | bool | list[str] | None
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,13 @@ class ConfigKey:
     default: ConfigValue = None  # None: no default (required, see `required`)
     secret: bool = False  # the program refuses a value that is not stored encrypted
     required: bool = False
+    # -- what the value alone must be (the error names the key and what it accepts)
+    minimum: int | None = None
+    maximum: int | None = None
+    limit_reason: str = ""  # why the minimum or maximum, said after it
+    allowed: tuple[str, ...] = ()
+    refused: Mapping[str, str] = field(default_factory=dict)  # value -> why, before `allowed`
+    parse: Callable[[Any], Any] | None = None  # the format, into the typed value; BadValue if not
 
     @property
     def declared_secret(self) -> bool:
@@ -42,13 +58,20 @@ class ConfigKey:
 
 KEYS: tuple[ConfigKey, ...] = (
     # -- where and how big -------------------------------------------------------------------
-    ConfigKey("region", "string", "DigitalOcean region slug for every resource.", "nyc3"),
+    ConfigKey(
+        "region",
+        "string",
+        "DigitalOcean region slug for every resource.",
+        "nyc3",
+        allowed=tuple(catalog.REGIONS),
+    ),
     ConfigKey(
         "vpcIpRange",
         "string",
         "IPv4 range (CIDR, /16 to /28) of the stack's VPC; must not overlap the cluster and"
         " service subnets.",
         "10.110.0.0/20",
+        parse=formats.vpc_range,
     ),
     ConfigKey(
         "kubernetesVersionPrefix",
@@ -56,6 +79,7 @@ KEYS: tuple[ConfigKey, ...] = (
         "DOKS minor to create the cluster with, as `1.NN.`; the newest patch of that minor is"
         " picked at creation, later patches arrive through auto-upgrade.",
         "1.36.",
+        parse=formats.version_prefix,
     ),
     ConfigKey(
         "clusterSubnet",
@@ -63,6 +87,7 @@ KEYS: tuple[ConfigKey, ...] = (
         "Pod network of the VPC-native cluster (CIDR, /16 recommended: a /25 per node). Fixed"
         " at creation; must not overlap any VPC or cluster subnet in the DigitalOcean team.",
         "172.16.0.0/16",
+        parse=formats.private_range,
     ),
     ConfigKey(
         "serviceSubnet",
@@ -70,12 +95,31 @@ KEYS: tuple[ConfigKey, ...] = (
         "Service (ClusterIP) network of the VPC-native cluster (CIDR, /19 recommended). Fixed at"
         " creation; must not overlap any VPC or cluster subnet in the DigitalOcean team.",
         "172.20.0.0/19",
+        parse=formats.private_range,
     ),
     ConfigKey(
-        "nodeSize", "string", "Droplet size slug of the autoscaling node pool.", "s-2vcpu-4gb"
+        "nodeSize",
+        "string",
+        "Droplet size slug of the autoscaling node pool.",
+        "s-2vcpu-4gb",
+        allowed=tuple(catalog.NODE_SIZES),
     ),
-    ConfigKey("minNodes", "integer", "Fewest nodes the cluster autoscaler keeps (>= 1).", 1),
-    ConfigKey("maxNodes", "integer", "Most nodes the cluster autoscaler may add (>= minNodes).", 2),
+    ConfigKey(
+        "minNodes",
+        "integer",
+        "Fewest nodes the cluster autoscaler keeps (>= 1).",
+        1,
+        minimum=1,
+        limit_reason="the pool needs at least one node",
+    ),
+    ConfigKey(
+        "maxNodes",
+        "integer",
+        "Most nodes the cluster autoscaler may add (>= minNodes).",
+        2,
+        maximum=catalog.DOKS_MAX_NODES_PER_POOL,
+        limit_reason="DOKS's limit per node pool",
+    ),
     ConfigKey(
         "haControlPlane",
         "boolean",
@@ -96,12 +140,14 @@ KEYS: tuple[ConfigKey, ...] = (
         "string",
         "Day of the cluster's maintenance window: a weekday name or `any`.",
         "sunday",
+        allowed=(*WEEKDAYS, "any"),
     ),
     ConfigKey(
         "maintenanceStartTime",
         "string",
         "UTC start (HH:MM) of the cluster's maintenance window.",
         "04:00",
+        parse=formats.hh_mm,
     ),
     ConfigKey(
         "kubernetesAuth",
@@ -109,6 +155,7 @@ KEYS: tuple[ConfigKey, ...] = (
         "How Pulumi authenticates to the cluster: `token` (the stack's DigitalOcean API"
         " token as bearer token) or `doctl` (an exec credential; needs doctl on PATH).",
         "token",
+        allowed=("token", "doctl"),
     ),
     ConfigKey(
         "containerRegistryIntegration",
@@ -117,10 +164,27 @@ KEYS: tuple[ConfigKey, ...] = (
         False,
     ),
     # -- databases ---------------------------------------------------------------------------
-    ConfigKey("mysqlVersion", "string", "Managed MySQL major version.", "8"),
-    ConfigKey("mysqlSize", "string", "Managed MySQL size slug.", "db-s-1vcpu-1gb"),
     ConfigKey(
-        "mysqlNodeCount", "integer", "MySQL nodes: 1 primary plus standby nodes (1 to 3).", 1
+        "mysqlVersion",
+        "string",
+        "Managed MySQL major version.",
+        "8",
+        allowed=catalog.MYSQL_VERSIONS,
+    ),
+    ConfigKey(
+        "mysqlSize",
+        "string",
+        "Managed MySQL size slug.",
+        "db-s-1vcpu-1gb",
+        allowed=tuple(catalog.MYSQL_SIZES),
+    ),
+    ConfigKey(
+        "mysqlNodeCount",
+        "integer",
+        "MySQL nodes: 1 primary plus standby nodes (1 to 3).",
+        1,
+        minimum=1,
+        maximum=3,
     ),
     ConfigKey(
         "mysqlRequirePrimaryKey",
@@ -134,23 +198,47 @@ KEYS: tuple[ConfigKey, ...] = (
         "string",
         "Managed Redis-compatible cache engine: `valkey` (Managed Redis ended in 2025).",
         "valkey",
+        refused={
+            "redis": f"DigitalOcean ended Managed Redis on {catalog.REDIS_END_OF_LIFE} and"
+            " creates no new Redis clusters; use 'valkey' (Redis-compatible, same clients)"
+        },
+        allowed=catalog.CACHE_ENGINES,
     ),
-    ConfigKey("cacheVersion", "string", "Cache engine major version.", "8"),
-    ConfigKey("cacheSize", "string", "Managed Valkey size slug.", "db-s-1vcpu-1gb"),
     ConfigKey(
-        "cacheNodeCount", "integer", "Valkey nodes: 1 primary plus standby nodes (1 to 3).", 1
+        "cacheVersion",
+        "string",
+        "Cache engine major version.",
+        "8",
+        allowed=catalog.VALKEY_VERSIONS,
+    ),
+    ConfigKey(
+        "cacheSize",
+        "string",
+        "Managed Valkey size slug.",
+        "db-s-1vcpu-1gb",
+        allowed=tuple(catalog.VALKEY_SIZES),
+    ),
+    ConfigKey(
+        "cacheNodeCount",
+        "integer",
+        "Valkey nodes: 1 primary plus standby nodes (1 to 3).",
+        1,
+        minimum=1,
+        maximum=3,
     ),
     ConfigKey(
         "databaseMaintenanceDay",
         "string",
         "Day of the databases' maintenance window (weekday name).",
         "sunday",
+        allowed=WEEKDAYS,
     ),
     ConfigKey(
         "databaseMaintenanceHour",
         "string",
         "UTC start (HH:MM) of the databases' maintenance window.",
         "02:00",
+        parse=formats.hh_mm,
     ),
     ConfigKey(
         "databaseAdminSources",
@@ -158,21 +246,30 @@ KEYS: tuple[ConfigKey, ...] = (
         "Extra IPv4 addresses or CIDRs admitted by both database firewalls (operators,"
         " bastion). The cluster is always admitted.",
         [],
+        parse=formats.admin_sources,
     ),
     # -- the application on the cluster --------------------------------------------------------
-    ConfigKey("namespace", "string", "Kubernetes namespace of the application.", "posts"),
+    ConfigKey(
+        "namespace",
+        "string",
+        "Kubernetes namespace of the application.",
+        "posts",
+        parse=formats.namespace,
+    ),
     ConfigKey(
         "imageRegistry",
         "string",
         "Registry and repository prefix of the app images, e.g. `docker.io/martinjoo` or"
         " `registry.digitalocean.com/<registry>`.",
         "docker.io/martinjoo",
+        parse=formats.registry,
     ),
     ConfigKey(
         "imageTag",
         "string",
         "The release: one immutable image tag (a commit SHA) for every image. Not `latest`.",
         required=True,
+        parse=formats.image_tag,
     ),
     ConfigKey(
         "imageNames",
@@ -180,6 +277,7 @@ KEYS: tuple[ConfigKey, ...] = (
         "Overrides of the image names, as `workload=name` (workloads: api, nginx, worker,"
         " scheduler, frontend). Defaults are the seed's `posts-<workload>`.",
         [],
+        parse=formats.image_names,
     ),
     ConfigKey(
         "imagePullDockerConfig",
@@ -194,6 +292,7 @@ KEYS: tuple[ConfigKey, ...] = (
         "array",
         "Overrides and additions to the `posts` ConfigMap, as `KEY=value` (non-secret only).",
         [],
+        parse=formats.app_settings,
     ),
     ConfigKey("appKey", "string", "Laravel APP_KEY (`base64:...`).", secret=True, required=True),
     ConfigKey(
@@ -220,39 +319,57 @@ KEYS: tuple[ConfigKey, ...] = (
         "",
         secret=True,
     ),
-    ConfigKey("apiMinReplicas", "integer", "Fewest api (php-fpm) pods the HPA keeps.", 4),
+    ConfigKey(
+        "apiMinReplicas", "integer", "Fewest api (php-fpm) pods the HPA keeps.", 4, minimum=1
+    ),
     ConfigKey("apiMaxReplicas", "integer", "Most api pods the HPA may run.", 8),
     ConfigKey(
-        "apiCpuTargetPercent", "integer", "Average CPU use (% of request) the api HPA aims for.", 70
+        "apiCpuTargetPercent",
+        "integer",
+        "Average CPU use (% of request) the api HPA aims for.",
+        70,
+        minimum=10,
+        maximum=100,
     ),
-    ConfigKey("nginxReplicas", "integer", "nginx pods.", 2),
-    ConfigKey("frontendReplicas", "integer", "frontend pods.", 2),
-    ConfigKey("workerReplicas", "integer", "Queue worker pods.", 2),
+    ConfigKey("nginxReplicas", "integer", "nginx pods.", 2, minimum=1),
+    ConfigKey("frontendReplicas", "integer", "frontend pods.", 2, minimum=1),
+    ConfigKey("workerReplicas", "integer", "Queue worker pods.", 2, minimum=1),
     ConfigKey(
         "workerQueues",
         "string",
         "Queues the workers consume, in priority order.",
         "default,notification",
+        parse=formats.queues,
     ),
-    ConfigKey("workerTries", "integer", "queue:work --tries.", 3),
+    ConfigKey("workerTries", "integer", "queue:work --tries.", 3, minimum=1),
     ConfigKey(
         "workerTimeoutSeconds",
         "integer",
         "queue:work --timeout; pods get this plus 30 s to finish a job on shutdown.",
         30,
+        minimum=1,
     ),
-    ConfigKey("workerSleepSeconds", "integer", "queue:work --sleep.", 3),
+    ConfigKey("workerSleepSeconds", "integer", "queue:work --sleep.", 3, minimum=0),
     ConfigKey(
-        "workerMaxJobs", "integer", "queue:work --max-jobs (then the worker restarts).", 1000
+        "workerMaxJobs",
+        "integer",
+        "queue:work --max-jobs (then the worker restarts).",
+        1000,
+        minimum=1,
     ),
     ConfigKey(
-        "workerMaxTimeSeconds", "integer", "queue:work --max-time (then the worker restarts).", 3600
+        "workerMaxTimeSeconds",
+        "integer",
+        "queue:work --max-time (then the worker restarts).",
+        3600,
+        minimum=1,
     ),
     ConfigKey(
         "migrateTimeoutSeconds",
         "integer",
         "Longest a release's migration may run before it is failed.",
         600,
+        minimum=1,
     ),
     *(
         ConfigKey(
@@ -260,6 +377,7 @@ KEYS: tuple[ConfigKey, ...] = (
             "string",
             f"{workload} container: CPU request / memory request / memory limit.",
             default,
+            parse=formats.resources,
         )
         for workload, default in (
             ("api", "250m/256Mi/512Mi"),
@@ -275,6 +393,7 @@ KEYS: tuple[ConfigKey, ...] = (
         "string",
         "Public hostname of the app (optional). Without it the Gateway answers on its IP.",
         "",
+        parse=formats.hostname,
     ),
     ConfigKey(
         "dnsDomain",

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pulumi
 import pulumi_digitalocean as digitalocean
 
-from components.settings import DatabaseSettings, DataSettings, StackSettings
+from config.sections import DatabaseSettings, DataSettings, StackSettings
 
 # The application's database and user (the seed's names).
 DATABASE_NAME = "posts"

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import pulumi
 
-from components import workload as w
-from components.workloads.base import AppContext
+from components.app import pods
+from components.app.workloads.context import AppContext
+from components.app.workloads.deployments import Replicated, replicated
 
 
-def worker(app: AppContext, after: list[pulumi.Resource]) -> None:
+def worker(app: AppContext, after: list[pulumi.Resource]) -> Replicated:
     """`after`: the release's migration."""
     settings = app.settings.worker
     command = [
         "php",
-        w.ARTISAN,
+        pods.ARTISAN,
         "queue:work",
         f"--queue={settings.queues}",
         f"--tries={settings.tries}",
@@ -25,22 +26,22 @@ def worker(app: AppContext, after: list[pulumi.Resource]) -> None:
     ]
     # The worker has no port: it is alive while its queue:work process is.
     alive = ["sh", "-c", "grep -qas 'queue:work' /proc/[0-9]*/cmdline"]
-    container = w.container(
+    container = pods.container(
         app.php_container(
             "worker",
             command=command,
-            readiness=w.exec_probe(alive, period=10, failures=3),
-            liveness=w.exec_probe(alive, period=30, failures=3),
+            readiness=pods.exec_probe(alive, period=10, failures=3),
+            liveness=pods.exec_probe(alive, period=30, failures=3),
         )
     )
     # On SIGTERM queue:work finishes its current job; give it the job timeout and a margin.
-    app.deployment(
+    return replicated(
+        app,
         "worker",
         "queue-worker",
         [container],
         replicas=settings.replicas,
+        after=after,
         grace_seconds=settings.timeout_seconds + 30,
         rollout_annotations=True,
-        depends_on=after,
     )
-    app.disruption_budget("worker")

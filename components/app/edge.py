@@ -1,9 +1,11 @@
-"""The public entry: a Gateway API Gateway on DOKS's managed implementation, its routes, DNS, TLS.
+"""The public entry: a Gateway API Gateway on DOKS's managed implementation, its routes, DNS.
 
 DOKS runs Cilium's Gateway API implementation on VPC-native clusters (1.33+), under the
 GatewayClass `cilium`; each Gateway gets a DigitalOcean Network Load Balancer. One Gateway serves
 the whole app: `/api` goes to nginx (which hands PHP to php-fpm), everything else to the frontend.
-ingress-nginx was retired in March 2026 and is not used.
+ingress-nginx was retired in March 2026 and is not used. With `tls`, the certificate comes from
+the platform's cert-manager (`components/platform/cert_manager.py`), which this Gateway waits for
+and names; plain HTTP then redirects to HTTPS.
 """
 
 from __future__ import annotations
@@ -15,17 +17,14 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 import pulumi_kubernetes as kubernetes
 
-from components import workload as w
-from components.settings import EdgeSettings, StackSettings
+from components.labels import labels
+from components.platform.cert_manager import CertManager, ChallengeListener
+from config.sections import EdgeSettings, StackSettings
 
 GATEWAY_CLASS = "cilium"
 GATEWAY_NAME = "posts"
+HTTP_LISTENER = "http"
 TLS_SECRET = "posts-tls"
-CLUSTER_ISSUER = "letsencrypt"
-LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
-# cert-manager issues the Gateway's certificate (its Gateway API support, HTTP-01 through the
-# Gateway itself). Pinned; checked 2026-11.
-CERT_MANAGER_CHART_VERSION = "v1.19.1"
 # Copied by Cilium onto the LoadBalancer Service that DigitalOcean's CCM reconciles.
 LOAD_BALANCER_NAME = "service.beta.kubernetes.io/do-loadbalancer-name"
 
@@ -63,6 +62,12 @@ class EdgeArgs:
     namespace: str  # the application's
     provider: kubernetes.Provider
     depends_on: list[pulumi.Resource]
+    cert_manager: CertManager | None  # with tls: what issues the certificate
+
+
+def challenge_listener(namespace: str) -> ChallengeListener:
+    """The listener of the Gateway in `namespace` that answers Let's Encrypt's challenges."""
+    return ChallengeListener(gateway=GATEWAY_NAME, namespace=namespace, listener=HTTP_LISTENER)
 
 
 def _address(status: Any) -> str:
@@ -91,19 +96,20 @@ class Edge(pulumi.ComponentResource):
             "pulumi.com/waitFor": "condition=Programmed",
         }
         if args.edge.tls:
-            issuer = self._certificate_issuer()
+            if args.cert_manager is None:
+                raise ValueError("tls needs the platform's cert-manager")
             k8s_opts = pulumi.ResourceOptions.merge(
-                k8s_opts, pulumi.ResourceOptions(depends_on=[issuer])
+                k8s_opts, pulumi.ResourceOptions(depends_on=[args.cert_manager.issuer])
             )
             # cert-manager's gateway-shim creates the Certificate for the HTTPS listener.
-            gateway_annotations["cert-manager.io/cluster-issuer"] = CLUSTER_ISSUER
+            gateway_annotations["cert-manager.io/cluster-issuer"] = args.cert_manager.issuer_name
 
         self.gateway = GatewayResource(
             f"{name}-gateway",
             metadata={
                 "name": GATEWAY_NAME,
                 "namespace": args.namespace,
-                "labels": w.labels("gateway", "edge"),
+                "labels": labels("gateway", "edge"),
                 "annotations": gateway_annotations,
             },
             spec={
@@ -114,7 +120,7 @@ class Edge(pulumi.ComponentResource):
             opts=k8s_opts,
         )
 
-        app_listener = "https" if args.edge.tls else "http"
+        app_listener = "https" if args.edge.tls else HTTP_LISTENER
         self._route("api", "/api", "nginx-service", app_listener)
         self._route("frontend", "/", "frontend-service", app_listener)
         if args.edge.tls:
@@ -138,7 +144,7 @@ class Edge(pulumi.ComponentResource):
         same_namespace = {"namespaces": {"from": "Same"}}
         listeners: list[dict[str, Any]] = [
             {
-                "name": "http",
+                "name": HTTP_LISTENER,
                 "protocol": "HTTP",
                 "port": 80,
                 **host,
@@ -170,7 +176,7 @@ class Edge(pulumi.ComponentResource):
         return {
             "name": route_name,
             "namespace": self._args.namespace,
-            "labels": w.labels(route_name, "edge"),
+            "labels": labels(route_name, "edge"),
         }
 
     def _parent(self, section: str) -> dict[str, Any]:
@@ -203,7 +209,7 @@ class Edge(pulumi.ComponentResource):
             kind="HTTPRoute",
             metadata=self._route_meta("https-redirect"),
             spec={
-                "parentRefs": [self._parent("http")],
+                "parentRefs": [self._parent(HTTP_LISTENER)],
                 "hostnames": [self._args.edge.hostname],
                 "rules": [
                     {
@@ -217,59 +223,6 @@ class Edge(pulumi.ComponentResource):
                 ],
             },
             opts=self._route_opts(),
-        )
-
-    def _certificate_issuer(self) -> pulumi.Resource:
-        args = self._args
-        cert_manager = kubernetes.helm.v3.Release(
-            f"{self._name}-cert-manager",
-            name="cert-manager",
-            chart="cert-manager",
-            version=CERT_MANAGER_CHART_VERSION,
-            repository_opts={"repo": "https://charts.jetstack.io"},
-            namespace="cert-manager",
-            create_namespace=True,
-            values={
-                "crds": {"enabled": True},
-                "config": {
-                    "apiVersion": "controller.config.cert-manager.io/v1alpha1",
-                    "kind": "ControllerConfiguration",
-                    "enableGatewayAPI": True,
-                },
-            },
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
-        )
-        return kubernetes.apiextensions.CustomResource(
-            f"{self._name}-cluster-issuer",
-            api_version="cert-manager.io/v1",
-            kind="ClusterIssuer",
-            metadata={"name": CLUSTER_ISSUER, "labels": w.labels("cert-manager", "edge")},
-            spec={
-                "acme": {
-                    "server": LETS_ENCRYPT,
-                    "email": args.edge.tls_email,
-                    "privateKeySecretRef": {"name": f"{CLUSTER_ISSUER}-account-key"},
-                    "solvers": [
-                        {
-                            "http01": {
-                                "gatewayHTTPRoute": {
-                                    "parentRefs": [
-                                        {
-                                            "name": GATEWAY_NAME,
-                                            "namespace": args.namespace,
-                                            "kind": "Gateway",
-                                            "sectionName": "http",
-                                        }
-                                    ]
-                                }
-                            }
-                        }
-                    ],
-                }
-            },
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=args.provider, depends_on=[cert_manager]
-            ),
         )
 
     def _dns_record(self) -> None:

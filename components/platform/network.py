@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_digitalocean as digitalocean
 
-from components.settings import NetworkSettings, StackSettings
+from config.sections import NetworkSettings, StackSettings
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Network(pulumi.ComponentResource):
             f"{name}-vpc",
             name=f"{args.stack.name_prefix}-vpc",
             region=args.stack.region,
-            ip_range=args.network.vpc_ip_range,
+            ip_range=args.network.vpc_ip_range.text,
             description="posts-infra: DOKS cluster, MySQL and Valkey",
             opts=pulumi.ResourceOptions(parent=self, protect=args.stack.protect),
         )

@@ -12,13 +12,15 @@ RuntimeDefault seccomp profile, and mounts no service-account token.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.settings import Resources
+import pulumi
 
-PART_OF = "posts"
-MANAGED_BY = "pulumi"
+from components.labels import labels, selector
+from config.values import Resources
+
 ARTISAN = "/usr/src/artisan"  # where the seed's images keep Laravel's artisan
 
 # Capabilities a master process needs to switch its workers to an unprivileged user.
@@ -54,24 +56,10 @@ CHECKOV_SKIP_SECRET_ENV = {
 }
 
 
-def labels(workload: str, component: str) -> dict[str, str]:
-    """The labels every object of a workload carries; the first two are its selector."""
-    return {
-        "app.kubernetes.io/name": workload,
-        "app.kubernetes.io/part-of": PART_OF,
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/managed-by": MANAGED_BY,
-    }
-
-
-def selector(workload: str) -> dict[str, str]:
-    return {"app.kubernetes.io/name": workload, "app.kubernetes.io/part-of": PART_OF}
-
-
 def resources(spec: Resources) -> dict[str, Any]:
     return {
-        "requests": {"cpu": spec.cpu_request, "memory": spec.memory_request},
-        "limits": {"memory": spec.memory_limit},
+        "requests": {"cpu": spec.cpu_request.text, "memory": spec.memory_request.text},
+        "limits": {"memory": spec.memory_limit.text},
     }
 
 
@@ -160,15 +148,20 @@ def container(spec: ContainerSpec) -> dict[str, Any]:
     return body
 
 
-def pod_spec(
+def pod_template(
+    workload: str,
+    component: str,
     containers: list[dict[str, Any]],
     *,
+    version: str,
+    image_pull_secrets: list[str],
+    annotations: Mapping[str, pulumi.Input[str]] | None = None,
     restart_policy: str = "Always",
     termination_grace_seconds: int = 30,
-    spread_selector: dict[str, str] | None = None,
-    image_pull_secrets: list[str] | None = None,
+    spread: bool = False,
 ) -> dict[str, Any]:
-    """The one pod spec builder: secure defaults for every workload."""
+    """The one pod template of every workload (the Deployments, the migrate Job, the scheduler's
+    CronJob): its labels with the release, and the pod spec with the secure defaults."""
     spec: dict[str, Any] = {
         "automountServiceAccountToken": False,  # nothing in the app talks to the Kubernetes API
         "enableServiceLinks": False,  # no Docker-link env vars clashing with Laravel's
@@ -179,17 +172,22 @@ def pod_spec(
     }
     if image_pull_secrets:
         spec["imagePullSecrets"] = [{"name": name} for name in image_pull_secrets]
-    if spread_selector:
+    if spread:
         # Replicas on different nodes where there are several; never blocks scheduling on one.
         spec["topologySpreadConstraints"] = [
             {
                 "maxSkew": 1,
                 "topologyKey": "kubernetes.io/hostname",
                 "whenUnsatisfiable": "ScheduleAnyway",
-                "labelSelector": {"matchLabels": spread_selector},
+                "labelSelector": {"matchLabels": selector(workload)},
             }
         ]
-    return spec
+    metadata: dict[str, Any] = {
+        "labels": {**labels(workload, component), "app.kubernetes.io/version": version}
+    }
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    return {"metadata": metadata, "spec": spec}
 
 
 def checkov_skip_annotations(containers: list[dict[str, Any]]) -> dict[str, str]:

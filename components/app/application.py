@@ -16,16 +16,16 @@ from typing import Protocol
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from components import workload as w
-from components.settings import AppSettings, NetworkSettings
-from components.workloads.api import api
-from components.workloads.base import CONFIG_MAP, SECRET, AppContext
-from components.workloads.frontend import frontend
-from components.workloads.migrate import migrate_job
-from components.workloads.network_policies import network_policies
-from components.workloads.nginx import nginx
-from components.workloads.scheduler import scheduler
-from components.workloads.worker import worker
+from components.app.workloads.api import Api, api
+from components.app.workloads.context import CONFIG_MAP, SECRET, AppContext
+from components.app.workloads.deployments import Replicated
+from components.app.workloads.migrate import migrate_job
+from components.app.workloads.network_policies import network_policies
+from components.app.workloads.scheduler import scheduler
+from components.app.workloads.web_servers import frontend, nginx
+from components.app.workloads.worker import worker
+from components.labels import PART_OF
+from config.sections import AppSettings, NetworkSettings
 
 __all__ = ["AppArgs", "Application"]
 
@@ -77,6 +77,12 @@ class Application(pulumi.ComponentResource):
     config_map: kubernetes.core.v1.ConfigMap
     secret: kubernetes.core.v1.Secret
     migrate: kubernetes.batch.v1.Job
+    api: Api
+    worker: Replicated
+    scheduler: kubernetes.batch.v1.CronJob
+    nginx: Replicated
+    frontend: Replicated
+    network_policies: list[pulumi.CustomResource]
 
     def __init__(
         self, name: str, args: AppArgs, opts: pulumi.ResourceOptions | None = None
@@ -89,7 +95,7 @@ class Application(pulumi.ComponentResource):
             metadata={
                 "name": settings.namespace,
                 "labels": {
-                    "app.kubernetes.io/part-of": w.PART_OF,
+                    "app.kubernetes.io/part-of": PART_OF,
                     # The seed's images run as root, so `restricted` cannot be enforced;
                     # `baseline` is, and violations of `restricted` are reported.
                     "pod-security.kubernetes.io/enforce": "baseline",
@@ -158,13 +164,16 @@ class Application(pulumi.ComponentResource):
         # A release: its migration first, then every workload.
         self.migrate = migrate_job(app, after=[self.config_map, self.secret])
         after_migration: list[pulumi.Resource] = [self.migrate]
-        for workload in (api, worker, scheduler, nginx, frontend):
-            workload(app, after_migration)
-        network_policies(
+        self.api = api(app, after_migration)
+        self.worker = worker(app, after_migration)
+        self.scheduler = scheduler(app, after_migration)
+        self.nginx = nginx(app, after_migration)
+        self.frontend = frontend(app, after_migration)
+        self.network_policies = network_policies(
             app,
             database_port=args.database.port,
             cache_port=args.cache.port,
-            vpc_ip_range=args.network.vpc_ip_range,
+            vpc_ip_range=args.network.vpc_ip_range.text,
         )
 
         self.register_outputs(

@@ -1,7 +1,7 @@
 """What DigitalOcean offers, as data: regions, size slugs, monthly prices, versions.
 
 Every number that describes DigitalOcean lives here, so that a price change or a new region is
-a one-line edit with a date beside it. Validation (components/settings.py) and the cost estimate
+a one-line edit with a date beside it. Validation (the config checks) and the cost estimate
 read these tables; nothing else hard-codes a slug.
 
 Sources (read on CATALOG_DATE): DigitalOcean's pricing pages for Droplets, Kubernetes, Managed
@@ -148,6 +148,8 @@ SYSTEM_PODS_DATE = "2026-11-26"
 
 # "A single worker node can have up to 110 pods." (published: DOKS_LIMITS_URL, Resource Limits)
 MAX_PODS_PER_NODE = 110
+# The most nodes one DOKS node pool may have, so the most maxNodes may be.
+DOKS_MAX_NODES_PER_POOL = 100
 
 # Sources of the observed figures and manifests: Node.status and pod requests that people printed
 # from real DOKS clusters with `kubectl describe node`. The index the research used names the

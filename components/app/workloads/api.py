@@ -2,40 +2,56 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from components import workload as w
-from components.workloads.base import PHP_FPM_PORT, AppContext
+from components.app import pods
+from components.app.workloads.context import PHP_FPM_PORT, AppContext
+from components.app.workloads.deployments import Replicated, ServicePort, replicated
 
 
-def api(app: AppContext, after: list[pulumi.Resource]) -> None:
+@dataclass(frozen=True)
+class Api:
+    replicated: Replicated
+    autoscaler: kubernetes.autoscaling.v2.HorizontalPodAutoscaler
+
+
+def api(app: AppContext, after: list[pulumi.Resource]) -> Api:
     """`after`: the release's migration."""
-    php_fpm = w.container(
+    php_fpm = pods.container(
         app.php_container(
             "api",
             port=PHP_FPM_PORT,
             port_name="fastcgi",
-            capabilities=w.SWITCH_USER,
+            capabilities=pods.SWITCH_USER,
             # php-fpm accepts FastCGI on 9000 once its pool is up; a wedged master stops
             # accepting and is restarted.
-            readiness=w.tcp_probe(PHP_FPM_PORT, period=5, failures=3),
-            liveness=w.tcp_probe(PHP_FPM_PORT, period=10, failures=6, initial_delay=10),
+            readiness=pods.tcp_probe(PHP_FPM_PORT, period=5, failures=3),
+            liveness=pods.tcp_probe(PHP_FPM_PORT, period=10, failures=6, initial_delay=10),
             pre_stop_sleep_seconds=5,
         )
     )
     # No `replicas`: the HorizontalPodAutoscaler owns the count (4 to 8).
-    deployment = app.deployment(
-        "api", "php-fpm", [php_fpm], replicas=None, rollout_annotations=True, depends_on=after
+    created = replicated(
+        app,
+        "api",
+        "php-fpm",
+        [php_fpm],
+        replicas=None,
+        after=after,
+        service=ServicePort("api-service", PHP_FPM_PORT, "fastcgi"),
+        rollout_annotations=True,
     )
-    app.service("api-service", "api", PHP_FPM_PORT, "fastcgi")
-    _autoscaler(app, deployment)
-    app.disruption_budget("api")
+    return Api(created, _autoscaler(app, created.deployment))
 
 
-def _autoscaler(app: AppContext, deployment: kubernetes.apps.v1.Deployment) -> None:
+def _autoscaler(
+    app: AppContext, deployment: kubernetes.apps.v1.Deployment
+) -> kubernetes.autoscaling.v2.HorizontalPodAutoscaler:
     settings = app.settings
-    kubernetes.autoscaling.v2.HorizontalPodAutoscaler(
+    return kubernetes.autoscaling.v2.HorizontalPodAutoscaler(
         f"{app.name}-hpa-api",
         metadata=app.meta("api", "autoscaler"),
         spec={

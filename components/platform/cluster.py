@@ -8,8 +8,8 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 import pulumi_kubernetes as kubernetes
 
-from components.kubeconfig import KubeconfigAuth, build_kubeconfig
-from components.settings import ClusterSettings, StackSettings
+from components.platform.kubeconfig import KubeconfigAuth, build_kubeconfig
+from config.sections import ClusterSettings, StackSettings
 
 # The DigitalOcean provider tags the cluster's own pool `terraform:default-node-pool` itself and
 # recognises it by that tag (docs/operations.md, "Changing the node size"); it is not repeated
@@ -53,8 +53,8 @@ class Cluster(pulumi.ComponentResource):
             vpc_uuid=args.vpc_id,
             # VPC-native networking: pod and service ranges are routable in the VPC, which
             # DOKS's managed Gateway API needs. Both are fixed at creation.
-            cluster_subnet=settings.cluster_subnet,
-            service_subnet=settings.service_subnet,
+            cluster_subnet=settings.cluster_subnet.text,
+            service_subnet=settings.service_subnet.text,
             # Explicit: since 1.36 the API defaults to an HA control plane, which can never be
             # turned off again.
             ha=settings.ha_control_plane,

@@ -1,0 +1,1 @@
+"""The application on the cluster: its workloads and its public entry."""

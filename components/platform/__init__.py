@@ -1,0 +1,1 @@
+"""The DigitalOcean platform of a stack: network, cluster, databases, cluster add-ons, guard."""

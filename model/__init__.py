@@ -1,0 +1,1 @@
+"""The pure model: DigitalOcean's catalog and the capacity model. Plain Python, no `pulumi`."""
