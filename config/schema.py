@@ -371,6 +371,15 @@ KEYS: tuple[ConfigKey, ...] = (
         600,
         minimum=1,
     ),
+    ConfigKey(
+        "rolloutTimeoutSeconds",
+        "integer",
+        "Longest a Deployment's rollout may go without progress (its progressDeadlineSeconds);"
+        " `pulumi up` fails naming it 15 s later, while the previous pods keep serving.",
+        180,
+        minimum=10,
+        maximum=3600,
+    ),
     *(
         ConfigKey(
             f"{workload}Resources",
@@ -411,6 +420,15 @@ KEYS: tuple[ConfigKey, ...] = (
     ),
     ConfigKey(
         "tlsEmail", "string", "ACME account e-mail for Let's Encrypt (required with tls).", ""
+    ),
+    ConfigKey(
+        "gatewayTimeoutSeconds",
+        "integer",
+        "Longest `pulumi up` waits for the Gateway to be programmed (its load balancer and"
+        " address) before it fails with the Gateway's reason.",
+        600,
+        minimum=10,
+        maximum=3600,
     ),
     ConfigKey(
         "protectResources",

@@ -134,6 +134,7 @@ class AppSettings:
     nginx_replicas: int = setting("nginxReplicas")
     frontend_replicas: int = setting("frontendReplicas")
     migrate_timeout_seconds: int = setting("migrateTimeoutSeconds")
+    rollout_timeout_seconds: int = setting("rolloutTimeoutSeconds")
 
     def image(self, workload: str) -> str:
         return f"{self.image_registry}/{self.image_names[workload]}:{self.image_tag}"
@@ -145,3 +146,4 @@ class EdgeSettings:
     dns_domain: str = setting("dnsDomain")  # "" for none
     tls: bool = setting("tls")
     tls_email: str = setting("tlsEmail")
+    timeout_seconds: int = setting("gatewayTimeoutSeconds")

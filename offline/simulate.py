@@ -61,6 +61,7 @@ class Registration:
     provider: str
     delete_before_replace: bool
     replace_on_changes: list[str]
+    custom_timeouts: dict[str, str] = field(default_factory=dict)  # create/update/delete -> "90s"
     # As the program gave them: {"urn": ...}, or a spec with any of name, type, parent (a URN),
     # noParent (offline/registrations.py resolves them to URNs).
     aliases: list[dict[str, Any]] = field(default_factory=list)
@@ -331,6 +332,12 @@ def _make_monitor(mocks: Any, registrations: list[Registration]) -> Any:
                         provider=request.provider,
                         delete_before_replace=request.deleteBeforeReplace,
                         replace_on_changes=list(request.replaceOnChanges),
+                        custom_timeouts={
+                            kind: getattr(request.customTimeouts, kind)
+                            for kind in ("create", "update", "delete")
+                            if request.HasField("customTimeouts")
+                            and getattr(request.customTimeouts, kind)
+                        },
                         aliases=[_alias(alias) for alias in request.aliases]
                         + [{"urn": urn} for urn in request.aliasURNs],
                     )

@@ -57,6 +57,17 @@ def test_gateway_uses_the_managed_cilium_class_and_a_named_load_balancer(dev: Si
     assert gateway.value("metadata.annotations")["pulumi.com/waitFor"] == "condition=Programmed"
 
 
+def test_a_load_balancer_that_never_comes_fails_up_in_bounded_time() -> None:
+    """`up` waits for Programmed at most gatewayTimeoutSeconds (the provider's own default is 10
+    minutes), then fails with the Gateway's reason."""
+    assert k8s(run_stack("dev"), GATEWAY, "posts").custom_timeouts == {
+        "create": "600s",
+        "update": "600s",
+    }
+    quick = run_stack("dev", {"gatewayTimeoutSeconds": "30"})
+    assert k8s(quick, GATEWAY, "posts").custom_timeouts["create"] == "30s"
+
+
 def test_the_gateway_waits_for_its_namespace_only_not_for_the_rollout(dev: Simulation) -> None:
     """Its load balancer takes minutes: it comes up while the databases and the app do."""
     gateway = k8s(dev, GATEWAY, "posts")

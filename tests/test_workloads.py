@@ -337,6 +337,20 @@ def test_rolling_updates_never_drop_below_capacity(dev: Simulation, workload: st
 
 
 @pytest.mark.parametrize("workload", DEPLOYMENTS)
+def test_a_rollout_that_makes_no_progress_fails_up_in_bounded_time(
+    dev: Simulation, workload: str
+) -> None:
+    """Kubernetes marks it failed after rolloutTimeoutSeconds without progress; `pulumi up`
+    gives up 15 s later (not after the provider's default 10 minutes), naming it."""
+    deployment = k8s(dev, DEPLOYMENT, workload)
+    assert deployment.value("spec.progressDeadlineSeconds") == 180
+    assert deployment.custom_timeouts == {"create": "195s", "update": "195s"}
+    quick = run_stack("dev", {"rolloutTimeoutSeconds": "20"})
+    assert k8s(quick, DEPLOYMENT, workload).value("spec.progressDeadlineSeconds") == 20
+    assert k8s(quick, DEPLOYMENT, workload).custom_timeouts["update"] == "35s"
+
+
+@pytest.mark.parametrize("workload", DEPLOYMENTS)
 def test_replicated_workloads_have_a_budget_and_spread(dev: Simulation, workload: str) -> None:
     budget = k8s(dev, PDB, workload).value("spec")
     selector = k8s(dev, DEPLOYMENT, workload).value("spec.selector.matchLabels")

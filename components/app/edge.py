@@ -117,7 +117,17 @@ class Edge(pulumi.ComponentResource):
                 "infrastructure": {"annotations": {LOAD_BALANCER_NAME: load_balancer_name}},
                 "listeners": self._listeners(),
             },
-            opts=k8s_opts,
+            opts=pulumi.ResourceOptions.merge(
+                k8s_opts,
+                # A load balancer that never comes (the account's limit, a region without
+                # capacity) fails `up` in bounded time with the Gateway's own reason.
+                pulumi.ResourceOptions(
+                    custom_timeouts=pulumi.CustomTimeouts(
+                        create=f"{args.edge.timeout_seconds}s",
+                        update=f"{args.edge.timeout_seconds}s",
+                    )
+                ),
+            ),
         )
 
         app_listener = "https" if args.edge.tls else HTTP_LISTENER

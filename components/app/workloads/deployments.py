@@ -17,6 +17,10 @@ from components.app.workloads.context import AppContext
 from components.labels import selector
 from model.capacity import MAX_SURGE_PERCENT
 
+# How long after a rollout's progress deadline `pulumi up` gives up on it: Kubernetes marks the
+# Deployment within a second or two of the deadline.
+ROLLOUT_REPORT_SECONDS = 15
+
 
 @dataclass(frozen=True)
 class ServicePort:
@@ -51,9 +55,13 @@ def replicated(
     """`replicas` None: an autoscaler owns the count. `after`: what the Deployment waits for
     (the release's migration). `rollout_annotations`: the pods roll when the ConfigMap or the
     Secret changes (the pods that read them at start)."""
+    deadline = app.settings.rollout_timeout_seconds
     spec: dict[str, Any] = {
         "selector": {"matchLabels": selector(workload)},
         "revisionHistoryLimit": 5,
+        # A rollout with no progress for this long is failed by Kubernetes itself
+        # (Progressing=False, ProgressDeadlineExceeded), which `pulumi up` then reports.
+        "progressDeadlineSeconds": deadline,
         # New pods must be ready before an old one goes: no capacity dip during a release.
         "strategy": {
             "type": "RollingUpdate",
@@ -70,11 +78,17 @@ def replicated(
     }
     if replicas is not None:
         spec = {"replicas": replicas, **spec}
+    # `pulumi up` waits a little longer than the deadline, so that its error carries
+    # Kubernetes's reason; the provider's own default is 10 minutes.
+    wait = f"{deadline + ROLLOUT_REPORT_SECONDS}s"
     deployment = kubernetes.apps.v1.Deployment(
         f"{app.name}-deployment-{workload}",
         metadata=app.controller_meta(workload, component, workload, containers),
         spec=spec,
-        opts=app.opts(after),
+        opts=pulumi.ResourceOptions.merge(
+            app.opts(after),
+            pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait)),
+        ),
     )
     return Replicated(
         deployment=deployment,
