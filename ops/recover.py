@@ -25,12 +25,17 @@ then:
    resource `pulumi preview` would create) is imported where the program declares it
    (`pulumi import --file` from `pulumi preview --import-file`, with the parent the preview
    names and the program's protection);
-3. it lists what is left for a person: duplicates and resources the program does not declare,
+3. a pending create of a Kubernetes object (a deploy killed mid-rollout) may be in the cluster:
+   the next `up` is then run once with PULUMI_K8S_UPSERT_EXISTING_OBJECTS=true, which adopts
+   such an object instead of failing with "already exists" (importing it is not possible when
+   the release replaces an object: the state still holds the old one under the same name);
+4. it lists what is left for a person: duplicates and resources the program does not declare,
    with how to delete them after checking.
 
-Then `pulumi up` converges: it updates the imported resources in place where the program
-declares more than the create request carried (maintenance windows, eviction policy) and
-creates what depends on them.
+Then `pulumi up` (the commands it prints) converges: it updates the imported resources in place
+where the program declares more than the create request carried (maintenance windows, eviction
+policy) and creates what depends on them. After an UPSERT run, one plain `pulumi up` takes the
+switch out of the Kubernetes provider's inputs again (the provider keeps its settings there).
 
 Exit status: 0 nothing left for a person; 1 orphans remain that a person must look at; 2 any
 failure (the stack is locked, the CLI failed), with what to do.
@@ -60,6 +65,10 @@ LOCK_ADVICE = (
 )
 
 
+# pulumi-kubernetes' switch: create an object that already exists by updating it.
+UPSERT = "PULUMI_K8S_UPSERT_EXISTING_OBJECTS"
+
+
 class RecoveryFailed(Exception):
     pass
 
@@ -68,13 +77,31 @@ class RecoveryFailed(Exception):
 class Recovery:
     stack: str
     built_pending: list[str] = field(default_factory=list)
+    # Objects a killed deploy may have sent to the cluster (namespace/name): the next `up`
+    # adopts them (UPSERT) instead of failing with "already exists".
+    kubernetes_pending: list[str] = field(default_factory=list)
     cleared_pending: list[str] = field(default_factory=list)
     imported: list[str] = field(default_factory=list)
     left: list[Orphan] = field(default_factory=list)
 
+    def next_commands(self) -> list[str]:
+        """The `pulumi up` that converges the stack. After a killed rollout, it runs once with
+        UPSERT to adopt the Kubernetes objects the killed deploy had sent (the provider refuses
+        to create an object that exists, to guard against renames without aliases: none in a
+        recovery of the same program), then once without, which only takes the switch out of
+        the provider's inputs."""
+        plain = f"pulumi up --stack {self.stack}"
+        return [f"{UPSERT}=true {plain}", plain] if self.kubernetes_pending else [plain]
+
     def report(self) -> str:
         lines = [f"Stack {self.stack}: recovery"]
-        if not (self.built_pending or self.cleared_pending or self.imported or self.left):
+        if not (
+            self.built_pending
+            or self.cleared_pending
+            or self.kubernetes_pending
+            or self.imported
+            or self.left
+        ):
             lines.append("  nothing to recover: no pending operation, no orphan.")
         for urn in self.built_pending:
             lines.append(f"  the pending create {urn}: DigitalOcean built it (imported below)")
@@ -82,10 +109,14 @@ class Recovery:
             lines.append(f"  dropped the pending create {urn} (DigitalOcean never built it)")
         for what in self.imported:
             lines.append(f"  imported {what}")
+        for object_id in self.kubernetes_pending:
+            lines.append(f"  the pending create of {object_id} may be in the cluster")
         for orphan in self.left:
             lines.append(f"  left for a person: {orphan.resource.describe()}: {orphan.reason}")
         lines.append(
-            f"Next: `pulumi up --stack {self.stack}` (it converges the stack)"
+            "Next: "
+            + ", then ".join(f"`{command}`" for command in self.next_commands())
+            + " (it converges the stack)"
             + (
                 f"; then check and delete what is left (`./scripts/orphans {self.stack}` says how)."
                 if self.left
@@ -180,6 +211,36 @@ def planned_imports(
     return entries, adopted
 
 
+def kubernetes_object_id(resource: Mapping[str, Any]) -> str | None:
+    """`namespace/name` (or `name`) of a pending Kubernetes object, as `pulumi import` takes it."""
+    metadata = (resource.get("inputs") or {}).get("metadata") or {}
+    name = metadata.get("name")
+    if not isinstance(name, str) or not name:
+        return None
+    namespace = metadata.get("namespace")
+    return f"{namespace}/{name}" if isinstance(namespace, str) and namespace else name
+
+
+def _import(
+    entries: Sequence[Mapping[str, Any]],
+    name_table: Mapping[str, Any],
+    protect: bool,
+    scratch: Path,
+    cwd: Path,
+    environ: Mapping[str, str],
+    stack: str,
+) -> None:
+    import_file = scratch / f"import-{len(list(scratch.iterdir()))}.json"
+    import_file.write_text(json.dumps({"nameTable": dict(name_table), "resources": list(entries)}))
+    _pulumi(
+        [
+            "import", "--yes", "--skip-preview", "--generate-code=false",
+            f"--protect={'true' if protect else 'false'}", "--file", str(import_file),
+        ],
+        cwd, environ, stack,
+    )  # fmt: skip
+
+
 def recover(stack: str, cwd: Path, environ: Mapping[str, str]) -> Recovery:
     recovery = Recovery(stack)
     found: OrphanReport = check(stack, cwd, environ)
@@ -187,9 +248,10 @@ def recover(stack: str, cwd: Path, environ: Mapping[str, str]) -> Recovery:
         raise RecoveryFailed("; ".join(found.errors))
     orphans = list(found.orphans)
 
-    # 1. Pending creates: dropped from the state; those DigitalOcean built are orphans and are
-    # imported in step 2 (`pulumi refresh --import-pending-creates` would be the direct way, but
-    # CLI 3.274.1 drops such a resource instead of importing it: see the module docstring).
+    # 1. Pending creates: dropped from the state. Those DigitalOcean built are orphans, and the
+    # Kubernetes objects a killed deploy had sent are in the cluster: both are imported in step
+    # 2 (`pulumi refresh --import-pending-creates` would be the direct way, but CLI 3.274.1
+    # drops such a resource instead of importing it: see the module docstring).
     exported = json.loads(_pulumi(["stack", "export"], cwd, environ, stack).stdout)
     pending = pending_creates(exported)
     if pending:
@@ -197,45 +259,38 @@ def recover(stack: str, cwd: Path, environ: Mapping[str, str]) -> Recovery:
             ["refresh", "--yes", "--skip-preview", "--clear-pending-creates"], cwd, environ, stack
         )
         for resource in pending:
-            built = match(orphans, str(resource.get("type")), _name_of(resource.get("inputs")))
-            (recovery.built_pending if built else recovery.cleared_pending).append(
-                str(resource["urn"])
-            )
+            urn, kind = str(resource["urn"]), str(resource.get("type"))
+            object_id = kubernetes_object_id(resource) if kind.startswith("kubernetes:") else None
+            if object_id is not None:
+                recovery.kubernetes_pending.append(object_id)
+            elif match(orphans, kind, _name_of(resource.get("inputs"))):
+                recovery.built_pending.append(urn)
+            else:
+                recovery.cleared_pending.append(urn)
 
-    # 2. Orphans the program declares: import them where the preview would create them.
+    # 2. What the program declares and DigitalOcean or the cluster holds: imported where the
+    # preview would create it, with the parent and provider it names.
     if any(orphan.adoptable for orphan in orphans):
-        with tempfile.TemporaryDirectory(prefix="posts-recover-") as scratch:
-            plan_file = Path(scratch) / "plan.json"
+        with tempfile.TemporaryDirectory(prefix="posts-recover-") as directory:
+            scratch = Path(directory)
+            plan_file = scratch / "plan.json"
             preview = json.loads(
                 _pulumi(
                     ["preview", "--json", "--import-file", str(plan_file)], cwd, environ, stack
                 ).stdout
             )
             plan = json.loads(plan_file.read_text()) if plan_file.exists() else {}
+            plan_file.unlink(missing_ok=True)
+            names = plan.get("nameTable") or {}
             entries, adopted = planned_imports(preview, plan, orphans)
             for protect in (True, False):
-                group = [e for e in entries if e["protect"] is protect]
-                if not group:
-                    continue
-                import_file = Path(scratch) / f"import-{protect}.json"
-                import_file.write_text(
-                    json.dumps(
-                        {
-                            "nameTable": plan.get("nameTable") or {},
-                            "resources": [
-                                {k: v for k, v in e.items() if k != "protect"} for e in group
-                            ],
-                        }
-                    )
-                )
-                _pulumi(
-                    [
-                        "import", "--yes", "--skip-preview", "--generate-code=false",
-                        f"--protect={'true' if protect else 'false'}",
-                        "--file", str(import_file),
-                    ],
-                    cwd, environ, stack,
-                )  # fmt: skip
+                group = [
+                    {k: v for k, v in e.items() if k != "protect"}
+                    for e in entries
+                    if e["protect"] is protect
+                ]
+                if group:
+                    _import(group, names, protect, scratch, cwd, environ, stack)
             for orphan in adopted:
                 recovery.imported.append(orphan.resource.describe())
                 orphans.remove(orphan)

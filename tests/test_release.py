@@ -54,6 +54,15 @@ def test_scheduler_waits_for_the_migration_too(dev: Simulation) -> None:
     assert dev.depends_on(k8s(dev, CRON_JOB, "scheduler"), dev.one(JOB))
 
 
+def test_scheduler_moves_only_after_the_api_and_the_worker_rolled_out(dev: Simulation) -> None:
+    """A CronJob has no rollout that could fail: on a release whose servers never become ready
+    it would run the next minute's schedule on that release. It waits for their rollouts."""
+    scheduler = k8s(dev, CRON_JOB, "scheduler")
+    assert dev.depends_on(scheduler, k8s(dev, DEPLOYMENT, "api"))
+    assert dev.depends_on(scheduler, k8s(dev, DEPLOYMENT, "worker"))
+    assert not dev.depends_on(scheduler, k8s(dev, DEPLOYMENT, "nginx"))
+
+
 def test_migration_waits_for_its_settings_and_secret(dev: Simulation) -> None:
     job = dev.one(JOB)
     assert any(r.urn in job.dependencies for r in dev.of_type("kubernetes:core/v1:Secret"))

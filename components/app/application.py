@@ -166,7 +166,12 @@ class Application(pulumi.ComponentResource):
         after_migration: list[pulumi.Resource] = [self.migrate]
         self.api = api(app, after_migration)
         self.worker = worker(app, after_migration)
-        self.scheduler = scheduler(app, after_migration)
+        # The scheduler's CronJob has no rollout to fail: it would start the next minute's run
+        # on a release whose servers never became ready. It moves once the api and the worker
+        # have rolled out, so such a release leaves it on the previous one.
+        self.scheduler = scheduler(
+            app, [*after_migration, self.api.replicated.deployment, self.worker.deployment]
+        )
         self.nginx = nginx(app, after_migration)
         self.frontend = frontend(app, after_migration)
         self.network_policies = network_policies(

@@ -19,28 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.do_standin import StandIn
-from tests.e2e.toolchain import REPO, Toolchain
-from tests.e2e.workspace import Run, Workspace
+from tests.e2e.toolchain import Toolchain
+from tests.e2e.workspace import Command, Run, Workspace
 
 DIGITALOCEAN_PROGRAM = "tests.e2e.digitalocean_program"
 DOMAIN = "example.com"
 _runs = itertools.count(1)
-
-
-@dataclass
-class Command:
-    """One run of an operator's command (scripts/orphans, scripts/recover)."""
-
-    argv: list[str]
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def describe(self) -> str:
-        return (
-            f"`{' '.join(self.argv)}` exited {self.returncode}\n--- stdout\n{self.stdout}"
-            f"\n--- stderr\n{self.stderr}"
-        )
 
 
 @dataclass
@@ -84,31 +68,11 @@ class CloudStack:
 
     def start_up(self) -> subprocess.Popen[str]:
         """`pulumi up` in the background, in its own process group (as a CI runner's job)."""
-        return subprocess.Popen(
-            ["pulumi", "up", "--yes", "--skip-preview", "--stack", self.name, "--non-interactive"],
-            cwd=self.workspace.project,
-            env=self.workspace.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
+        return self.workspace.start("up", "--yes", "--skip-preview")
 
     def operator(self, script: str, *argv: str) -> Command:
         """`scripts/<script> <stack> ...` as an operator runs it, in the stack's project."""
-        command = [str(REPO / "scripts" / script), self.name, *argv]
-        completed = subprocess.run(
-            [*command, "--cwd", str(self.workspace.project)],
-            env=self.workspace.env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=900,
-        )
-        run = Command(command, completed.returncode, completed.stdout, completed.stderr)
-        log = self.workspace.logs / f"{script}-{next(_runs):03d}.log"
-        log.write_text(run.describe())
-        return run
+        return self.workspace.operator(script, *argv)
 
     # -- what DigitalOcean holds ----------------------------------------------------------------
 

@@ -33,6 +33,7 @@ DEV_STACK_MODULES = frozenset(
     {
         "test_bad_input_cli.py",
         "test_drift.py",
+        "test_failed_rollouts.py",
         "test_node_pool.py",
         "test_policy_pack_cli.py",
         "test_releases.py",

@@ -13,7 +13,8 @@ allocatable. What is simulated, and only that:
 - the containers, through kwok Stages: pods become Ready; Job pods Succeed; pods of the
   `migrate` Job are held `migrate_hold_seconds` first (so the order "migration, then the
   rollout" shows in the engine's event log) and Fail (exit code 1) when their
-  `app.kubernetes.io/version` is one of `failing_migrate_tags`;
+  `app.kubernetes.io/version` is one of `failing_migrate_tags`; the other pods of a release in
+  `never_ready_tags` run but never become Ready (CrashLoopBackOff), as servers that cannot start;
 - Cilium's Gateway controller and DigitalOcean's cloud controller: tests/e2e/gateway_status.py
   gets each Gateway's load balancer (from DigitalOcean's API once `use_digitalocean` says where
   it is) and writes the status of Gateways and HTTPRoutes, failures included.
@@ -58,6 +59,7 @@ class LocalControlPlane:
         *,
         migrate_hold_seconds: float = 4.0,
         failing_migrate_tags: Iterable[str] = (),
+        never_ready_tags: Iterable[str] = (),
         region: str = "nyc3",
         gateway_address: str = DEFAULT_GATEWAY_ADDRESS,
     ) -> None:
@@ -83,7 +85,10 @@ class LocalControlPlane:
         self.ports = self.daemons.ports
         self.introspection = Introspection(self.processes, self.ports)
         self.stages = StageWriter(
-            kube_dir / "stages", migrate_hold_seconds, self.failing_migrate_tags
+            kube_dir / "stages",
+            migrate_hold_seconds,
+            self.failing_migrate_tags,
+            tuple(sorted(set(never_ready_tags))),
         )
         # `kubectl(*args, input=None, check=True, timeout=60, token=None)`: kubectl against this
         # control plane (as the admin token, or `token`); a CompletedProcess.

@@ -31,6 +31,8 @@ from tests.e2e.workspace import Run, Workspace
 NAMESPACE = "posts"
 # A release whose migration fails: the control plane's kwok Stage fails migrate pods of this tag.
 FAILING_TAG = "f4115ed"
+# A release whose servers never start: its migration runs, its other pods are never Ready.
+NEVER_READY_TAG = "dead0b0"
 # Every workload a release rolls, each only after its migration succeeded.
 RELEASED_WORKLOADS = (
     "app-deployment-api",
@@ -77,6 +79,7 @@ class StackEnvironment:
             self.root / "kube",
             self.token,
             failing_migrate_tags=(FAILING_TAG,),
+            never_ready_tags=(NEVER_READY_TAG,),
             region=str(stack_setting(self.stack, "region")),
         )
         self._closers.append(self.control_plane.stop)
@@ -142,9 +145,9 @@ class StackEnvironment:
             self.first_up = self.workspace.pulumi("up", "--yes", "--skip-preview", events=True)
         return self.first_up
 
-    def up(self, *extra: str, check: bool = True) -> Run:
+    def up(self, *extra: str, check: bool = True, env: dict[str, str] | None = None) -> Run:
         return self.workspace.pulumi(
-            "up", "--yes", "--skip-preview", *extra, check=check, events=True
+            "up", "--yes", "--skip-preview", *extra, check=check, events=True, env=env
         )
 
     def forget_deployment(self) -> None:

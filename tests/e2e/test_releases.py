@@ -19,44 +19,7 @@ from tests.e2e.environment import (
     StackEnvironment,
 )
 from tests.e2e.events import changes, ordered_after, step_events
-from tests.e2e.workspace import Run
-
-WORKLOADS = (
-    ("deployment", "api"),
-    ("deployment", "worker"),
-    ("cronjob", "scheduler"),
-    ("deployment", "nginx"),
-    ("deployment", "frontend"),
-)
-
-
-def images(env: StackEnvironment) -> dict[str, set[str]]:
-    """The image of every container of each workload a release rolls."""
-    found: dict[str, set[str]] = {}
-    for kind, name in WORKLOADS:
-        obj = env.kubectl_json("get", kind, name, "-n", NAMESPACE)
-        spec = obj["spec"]
-        template = (
-            spec["jobTemplate"]["spec"]["template"] if kind == "cronjob" else spec["template"]
-        )
-        found[name] = {c["image"] for c in template["spec"]["containers"]}
-    return found
-
-
-def migrate_jobs(env: StackEnvironment) -> dict[str, str]:
-    """name -> uid of every migrate Job in the namespace."""
-    listed = env.kubectl_json(
-        "get", "jobs", "-n", NAMESPACE, "-l", "app.kubernetes.io/name=migrate"
-    )["items"]
-    return {job["metadata"]["name"]: job["metadata"]["uid"] for job in listed}
-
-
-def release(env: StackEnvironment, tag: str, *, check: bool = True) -> Run:
-    env.workspace.set_config("imageTag", tag)
-    run = env.up(check=check)
-    if run.returncode == 0:
-        env.release = tag
-    return run
+from tests.e2e.releases import images, migrate_jobs, release
 
 
 @pytest.fixture

@@ -60,6 +60,22 @@ class Run:
         )
 
 
+@dataclass
+class Command:
+    """One run of an operator's command (scripts/orphans, scripts/recover, scripts/drift)."""
+
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def describe(self) -> str:
+        return (
+            f"`{' '.join(self.argv)}` exited {self.returncode}\n--- stdout\n{self.stdout}"
+            f"\n--- stderr\n{self.stderr}"
+        )
+
+
 def copy_program(source: Path, target: Path) -> None:
     """The program and its policy pack from a checkout `source` into `target`, replacing what is
     there (the stack files stay). Both virtualenvs are the repository's, linked."""
@@ -173,6 +189,35 @@ class Workspace:
         (self.logs / f"run-{self._runs:03d}.log").write_text(run.describe(limit=None))
         if check and run.returncode != 0:
             raise PulumiFailed(run.describe())
+        return run
+
+    def start(self, *argv: str) -> subprocess.Popen[str]:
+        """`pulumi <argv> -s <stack>` in the background, in its own process group, as a CI
+        runner's job is (so that a test can kill the whole group, as a dying runner does)."""
+        return subprocess.Popen(
+            ["pulumi", *argv, "--stack", self.stack, "--non-interactive"],
+            cwd=self.project,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+
+    def operator(self, script: str, *argv: str) -> Command:
+        """`scripts/<script> <stack> ...` as an operator runs it, against this project."""
+        command = [str(REPO / "scripts" / script), self.stack, *argv]
+        completed = subprocess.run(
+            [*command, "--cwd", str(self.project)],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=900,
+        )
+        run = Command(command, completed.returncode, completed.stdout, completed.stderr)
+        self._runs += 1
+        (self.logs / f"{script}-{self._runs:03d}.log").write_text(run.describe())
         return run
 
     def init_stack(self, secrets: Mapping[str, str] = REQUIRED_SECRETS) -> None:

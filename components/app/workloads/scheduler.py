@@ -11,7 +11,7 @@ from components.labels import labels
 
 
 def scheduler(app: AppContext, after: list[pulumi.Resource]) -> kubernetes.batch.v1.CronJob:
-    """`after`: the release's migration."""
+    """`after`: the release's migration, and the rollouts it must not run ahead of."""
     container = pods.container(
         app.php_container(
             "scheduler",

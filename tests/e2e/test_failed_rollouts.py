@@ -1,0 +1,216 @@
+"""When the cluster, not DigitalOcean, is where it goes wrong (dev stack, real engine): a release
+whose servers never start, a Gateway whose load balancer never comes, and a deploy killed
+during the rollout. Each fails in bounded time naming what failed, the running release keeps
+serving, and the documented way back converges (docs/when-things-go-wrong.md).
+
+The bounds are stack config (rolloutTimeoutSeconds, gatewayTimeoutSeconds), set to seconds here;
+the stacks' defaults are 180 s and 600 s against the Kubernetes provider's own 10 minutes.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.cloud_faults import kill_process_group
+from tests.e2e.environment import NAMESPACE, NEVER_READY_TAG, StackEnvironment
+from tests.e2e.events import changes
+from tests.e2e.releases import images, migrate_jobs, release
+
+SERVERS = ("api", "worker", "nginx", "frontend")
+ROLLOUT_TIMEOUT = 15  # seconds: each Deployment's progress deadline; up gives up 15 s later
+GATEWAY_TIMEOUT = 20  # seconds
+
+
+@pytest.fixture
+def dev(dev_env: StackEnvironment) -> Iterator[StackEnvironment]:
+    """The deployed dev stack; each test leaves it at a release that succeeded, converged."""
+    dev_env.ensure_deployed()
+    yield dev_env
+    if dev_env.workspace.pulumi("config", "get", "imageTag").stdout.strip() != dev_env.release:
+        release(dev_env, dev_env.release)
+
+
+class AvailabilityWatch:
+    """The fewest available pods of each workload's ReplicaSets of one release, watched from a
+    thread while something else runs."""
+
+    def __init__(self, env: StackEnvironment, tag: str) -> None:
+        self.env = env
+        self.tag = tag
+        self.fewest: dict[str, int] = {}
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> AvailabilityWatch:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self._sample()
+
+    def _sample(self) -> None:
+        listed = self.env.kubectl_json(
+            "get", "replicasets", "-n", NAMESPACE, "-l", f"app.kubernetes.io/version={self.tag}"
+        )["items"]
+        for replica_set in listed:
+            owner = replica_set["metadata"]["labels"].get("app.kubernetes.io/name", "")
+            available = int(replica_set["status"].get("availableReplicas") or 0)
+            self.fewest[owner] = min(self.fewest.get(owner, available), available)
+        self.samples += 1
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self._sample()
+
+
+def replicas(env: StackEnvironment) -> dict[str, int]:
+    return {
+        name: int(env.kubectl_json("get", "deployment", name, "-n", NAMESPACE)["spec"]["replicas"])
+        for name in SERVERS
+    }
+
+
+def generations(env: StackEnvironment) -> dict[str, str]:
+    """Each workload's and its Service's resourceVersion: what an untouched app keeps."""
+    found = {}
+    selector = "app.kubernetes.io/part-of=posts"
+    for kind in ("deployments", "services", "cronjobs", "configmaps", "secrets"):
+        for item in env.kubectl_json("get", kind, "-n", NAMESPACE, "-l", selector)["items"]:
+            found[f"{kind}/{item['metadata']['name']}"] = item["metadata"]["resourceVersion"]
+    return found
+
+
+def test_a_release_whose_servers_never_start_fails_in_bounded_time_and_keeps_serving(
+    dev: StackEnvironment,
+) -> None:
+    previous, running = dev.release, images(dev)
+    dev.workspace.set_config("rolloutTimeoutSeconds", str(ROLLOUT_TIMEOUT))
+    dev.up()  # the shorter deadline first: the Deployments' progressDeadlineSeconds
+    wanted = replicas(dev)
+
+    with AvailabilityWatch(dev, previous) as watch:
+        run = release(dev, NEVER_READY_TAG, check=False)
+    assert run.returncode != 0
+    # Kubernetes's own verdict, for each Deployment the release rolled.
+    assert "ProgressDeadlineExceeded" in run.output, run.describe()
+    for name in SERVERS:
+        assert f"app-deployment-{name}" in run.output, name
+    # Bounded: the migration (held 4 s), then each rollout's deadline and 15 s; not 10 minutes.
+    assert run.seconds < 3 * (ROLLOUT_TIMEOUT + 15) + 30, run.seconds
+    # The scheduler's CronJob, which has no rollout of its own to fail, stayed on the release.
+    assert images(dev)["scheduler"] == running["scheduler"]
+    # The previous release kept every pod it had: never fewer available than wanted.
+    assert watch.samples > 5
+    assert {name: watch.fewest.get(name, 0) >= wanted[name] for name in SERVERS} == dict.fromkeys(
+        SERVERS, True
+    ), (watch.fewest, wanted)
+    never_ready = dev.kubectl_json(
+        "get", "pods", "-n", NAMESPACE, "-l", f"app.kubernetes.io/version={NEVER_READY_TAG}"
+    )["items"]
+    servers = {
+        p["metadata"]["name"]: [
+            (c.get("ready"), c.get("state", {}).get("waiting", {}).get("reason"))
+            for c in p["status"].get("containerStatuses") or []
+        ]
+        for p in never_ready
+        if p["metadata"]["labels"]["app.kubernetes.io/name"] in SERVERS
+    }
+    assert servers, "the release made no pod"
+    assert all(states == [(False, "CrashLoopBackOff")] for states in servers.values()), servers
+
+    # Rolling back by imageTag restores everything.
+    release(dev, previous)
+    assert images(dev) == running
+    assert migrate_jobs(dev).keys() == {f"migrate-{previous}"}
+    left = dev.kubectl_json(
+        "get", "pods", "-n", NAMESPACE, "-l", f"app.kubernetes.io/version={NEVER_READY_TAG}"
+    )["items"]
+    assert left == []
+    dev.workspace.remove_config("rolloutTimeoutSeconds")
+    dev.up()
+    dev.workspace.pulumi("preview", "--expect-no-changes")
+
+
+def test_a_gateway_whose_load_balancer_never_comes_fails_with_its_reason_and_spares_the_app(
+    dev: StackEnvironment,
+) -> None:
+    """The account is at its load-balancer limit when the Gateway must be made again (here:
+    it was deleted by hand). The cloud controller's request is refused; the Gateway stays
+    Programmed=False with DigitalOcean's message; `up` fails in bounded time naming the
+    Gateway; nothing of the application changes. Once a load balancer is free, `up`
+    converges."""
+    lb_name = f"posts-{dev.stack}-gateway"
+    dev.workspace.set_config("gatewayTimeoutSeconds", str(GATEWAY_TIMEOUT))
+    dev.up()
+    app = generations(dev)
+    dev.standin.behaviour(load_balancer_limit=0)
+    try:
+        dev.kubectl("delete", "gateway", "posts", "-n", NAMESPACE)
+        dev.wait_for(
+            "the Gateway's load balancer deleted",
+            lambda: lb_name not in {b["name"] for b in dev.standin.state()["load_balancers"]},
+        )
+        run = dev.up("--refresh", check=False)
+        assert run.returncode != 0
+        assert "edge-gateway" in run.output
+        assert run.seconds < GATEWAY_TIMEOUT + 60, run.seconds
+        gateway = dev.kubectl_json("get", "gateway", "posts", "-n", NAMESPACE)
+        (programmed,) = [c for c in gateway["status"]["conditions"] if c["type"] == "Programmed"]
+        assert (programmed["status"], programmed["reason"]) == ("False", "AddressNotAssigned")
+        assert "exceed your load balancer limit" in programmed["message"]
+        # The provider names the Gateway and the condition it waited for, but not the
+        # condition's message (pulumi/pulumi-kubernetes#4428): the reason is on the Gateway.
+        assert "Resource has condition Programmed=False (want True)" in run.output
+        assert generations(dev) == app, "the application was touched"
+    finally:
+        dev.standin.behaviour(load_balancer_limit=None)
+    dev.up()
+    assert lb_name in {b["name"] for b in dev.standin.state()["load_balancers"]}
+    dev.workspace.remove_config("gatewayTimeoutSeconds")
+    dev.up()
+    dev.workspace.pulumi("preview", "--expect-no-changes")
+
+
+def test_a_deploy_killed_during_the_rollout_is_recovered(dev: StackEnvironment) -> None:
+    """A runner dies while a release rolls out (SIGKILL to the CLI's whole process group): the
+    next `up` meets the lock; after `pulumi cancel`, the documented recovery and `up` converge,
+    and nothing is orphaned in DigitalOcean."""
+    previous = dev.release
+    tag = "e7f8a9b"
+    dev.workspace.set_config("imageTag", tag)
+    running = dev.workspace.start("up", "--yes", "--skip-preview")
+    dev.wait_for(
+        "the release's migration running",
+        lambda: f"migrate-{tag}" in migrate_jobs(dev),
+        timeout=120,
+    )
+    kill_process_group(running)
+
+    locked = dev.up(check=False)
+    assert locked.returncode != 0 and "the stack is currently locked" in locked.output
+    dev.workspace.pulumi("cancel", "--yes")
+    recovered = dev.workspace.operator("recover")
+    assert recovered.returncode == 0, recovered.describe()
+    # It names the next commands: an `up` that adopts what the killed deploy sent to the
+    # cluster, then a plain one that takes the switch out of the provider's inputs again.
+    (next_line,) = [line for line in recovered.stdout.splitlines() if line.startswith("Next: ")]
+    assert re.findall(r"`([^`]+)`", next_line)[:2] == [
+        f"PULUMI_K8S_UPSERT_EXISTING_OBJECTS=true pulumi up --stack {dev.stack}",
+        f"pulumi up --stack {dev.stack}",
+    ]
+    finished = dev.up(env={"PULUMI_K8S_UPSERT_EXISTING_OBJECTS": "true"})
+    dev.up()
+    assert changes(finished.events), "the release had not finished"
+    dev.release = tag
+    assert {image.rsplit(":", 1)[1] for used in images(dev).values() for image in used} == {tag}
+    dev.workspace.pulumi("preview", "--expect-no-changes")
+    assert dev.workspace.operator("orphans").returncode == 0
+    release(dev, previous)
