@@ -8,6 +8,7 @@ runs one scenario with what it needs set up.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,37 +21,24 @@ from tests.e2e.toolchain import Toolchain, ToolchainMissing, locate
 E2E_DIR = Path(__file__).resolve().parent
 
 
-# `./scripts/e2e` runs on two workers (pytest-xdist, `-n 2`): one runs every scenario of the dev
-# stack on the dev stack's environment; the other the prod stack's scenarios and the tests that
-# bring their own pieces (the contract check, the control plane, capacity on its own control
-# planes, the order check). Each group is one unit of work for its worker, so it runs alone and
-# in file order, as in one process. xdist's own `xdist_group` marks cannot do this with pytest 9
-# (xdist 3.8.0 renames `item._nodeid`, which pytest 9 no longer reads), so the scheduler below
-# groups by node id, and collection checks each test is in the group of the stack it uses.
-DEV_STACK = "dev-stack"
-OTHERS = "prod-stack-and-self-contained"
-DEV_STACK_MODULES = frozenset(
-    {
-        "test_bad_input_cli.py",
-        "test_drift.py",
-        "test_failed_rollouts.py",
-        "test_node_pool.py",
-        "test_policy_pack_cli.py",
-        "test_releases.py",
-    }
-)
-# Modules whose tests take `env`, parametrized over both stacks: the `[dev]` ones go with dev.
-BOTH_STACKS_MODULES = frozenset(
-    {"test_first_deploy.py", "test_first_deploy_timing.py", "test_teardown.py"}
-)
+# `./scripts/e2e` runs on three workers (pytest-xdist, `-n 3`). Each test says which group of
+# work it belongs to through the parameter of the fixture it uses, so its node id carries it:
+# `[dev]` or `[prod]` (the stack's environment: `dev_env`, `prod_env`, or `env` over both),
+# `[digitalocean]` (the DigitalOcean-only fault scenarios, on their own stand-in); anything
+# else brings its own pieces (contract, control plane, capacity, order check). Each group is one
+# unit of work for one worker, so its tests run alone and in file order, as in one process.
+# xdist's own `xdist_group` marks cannot do this with pytest 9 (xdist 3.8.0 renames
+# `item._nodeid`, which pytest 9 no longer reads); this scheduler reads the node id's parameter.
+GROUPS = ("dev", "prod", "digitalocean")
+SELF_CONTAINED = "self-contained"
+_PARAMETERS = re.compile(r"\[([^\]]*)\]$")
 
 
 def worker_group(nodeid: str) -> str:
-    module, _, name = nodeid.partition("::")
-    module = Path(module).name
-    if module in DEV_STACK_MODULES or (module in BOTH_STACKS_MODULES and name.endswith("[dev]")):
-        return DEV_STACK
-    return OTHERS
+    """The group a test's node id declares: the first of GROUPS among its parameter's parts."""
+    found = _PARAMETERS.search(nodeid)
+    parts = found.group(1).split("-") if found else []
+    return next((part for part in parts if part in GROUPS), SELF_CONTAINED)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
@@ -63,30 +51,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return StackGroups(config, log)
 
 
-def stack_of(item: pytest.Item) -> str | None:
-    """The stack whose environment a test uses: `dev_env`, or `env` parametrized over both."""
-    if "dev_env" in getattr(item, "fixturenames", ()):
-        return "dev"
-    callspec = getattr(item, "callspec", None)
-    if callspec is not None and "env" in callspec.params:
-        return str(callspec.params["env"])
-    return None
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    misplaced = []
     for item in items:
-        if E2E_DIR not in Path(str(item.path)).parents:
-            continue
-        item.add_marker(pytest.mark.e2e)
-        wanted = DEV_STACK if stack_of(item) == "dev" else OTHERS
-        if worker_group(item.nodeid) != wanted:
-            misplaced.append(f"{item.nodeid}: uses the {stack_of(item)} stack's environment")
-    if misplaced:
-        raise pytest.UsageError(
-            "tests/e2e/conftest.py: these tests are in the wrong worker's group; list their"
-            " module in DEV_STACK_MODULES or BOTH_STACKS_MODULES:\n" + "\n".join(misplaced)
-        )
+        if E2E_DIR in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")
@@ -108,9 +76,16 @@ def environments(
         registry.close()
 
 
-@pytest.fixture(scope="session")
-def dev_env(environments: Environments) -> StackEnvironment:
-    return environments.get("dev")
+@pytest.fixture(scope="session", params=["dev"])
+def dev_env(request: pytest.FixtureRequest, environments: Environments) -> StackEnvironment:
+    """The dev stack's environment (its parameter puts the test in the dev group)."""
+    return environments.get(request.param)
+
+
+@pytest.fixture(scope="session", params=["prod"])
+def prod_env(request: pytest.FixtureRequest, environments: Environments) -> StackEnvironment:
+    """The prod stack's environment (its parameter puts the test in the prod group)."""
+    return environments.get(request.param)
 
 
 @pytest.fixture(params=["dev", "prod"])

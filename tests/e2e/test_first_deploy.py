@@ -49,7 +49,8 @@ def test_preview_of_a_new_stack_with_only_the_required_secrets_lists_every_resou
 
 
 def test_up_creates_everything_and_the_application_runs(env: StackEnvironment) -> None:
-    env.ensure_deployed()  # fails the test if `pulumi up` fails
+    run = env.ensure_deployed()  # fails the test if `pulumi up` fails
+    assert "$PATH" not in run.output, "a plugin was taken from PATH (test_what_ran.py)"
     recorded = {urn_type_and_name(r["urn"]) for r in env.workspace.resources()}
     assert program_resources(env.stack) <= recorded
     assert {t for t, _ in recorded - program_resources(env.stack)} <= ENGINE_OWN

@@ -14,7 +14,6 @@ from tests.e2e.environment import (
     CLUSTER_PROVISIONING_POLLS,
     DATABASE_CREATING_POLLS,
     NAMESPACE,
-    Environments,
     StackEnvironment,
 )
 from tests.e2e.events import ENDED, STARTED, step_events
@@ -100,12 +99,12 @@ def test_a_slow_cloud_is_waited_for_and_nothing_reaches_the_cluster_before_it_ru
 
 
 def test_the_timing_check_fails_for_a_gateway_that_waits_for_the_application(
-    environments: Environments,
+    prod_env: StackEnvironment,
 ) -> None:
     """Proof that the timing check can fail: `depends_on=[app]` (as the program once had it),
     with a change that recreates the Gateway (a new name) and a release, so that both happen in
     one `up`. On the prod stack (its worker has the time); put back afterwards."""
-    env = environments.get("prod")
+    env = prod_env
     env.ensure_deployed()
     previous = env.release
     renamed = ('GATEWAY_NAME = "posts"', 'GATEWAY_NAME = "posts-x"')

@@ -33,8 +33,9 @@ DOMAIN = "example.com"
 LOCKED = "the stack is currently locked by 1 lock(s)"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["digitalocean"])
 def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
+    """The module's stand-in (its parameter puts these tests in the digitalocean group)."""
     server = StandIn(tmp_path_factory.mktemp("faults-standin"), token=TOKEN, domains=[DOMAIN])
     try:
         server.start()

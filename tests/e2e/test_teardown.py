@@ -25,7 +25,16 @@ def test_destroy_after_unprotecting_leaves_nothing(env: StackEnvironment) -> Non
     # which forbids exactly that), then destroy.
     env.workspace.set_config("protectResources", "false")
     env.up()
+    since = len(env.standin.requests())
     env.workspace.pulumi("destroy", "--yes", "--skip-preview")
+    # DigitalOcean takes its time to delete: the VPC still had members (the cluster and the
+    # databases on their way out) when the provider first asked, and its retry carried it.
+    vpc_deletes = [
+        r["status"]
+        for r in env.standin.requests()[since:]
+        if r["method"] == "DELETE" and r["path"].startswith("/v2/vpcs/")
+    ]
+    assert vpc_deletes[0] == 403 and vpc_deletes[-1] == 204, vpc_deletes
     env.forget_deployment()
     env.workspace.remove_config("protectResources")
 

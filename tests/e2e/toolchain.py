@@ -82,6 +82,8 @@ class Toolchain:
             "PULUMI_HOME": str(pulumi_home),
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            # Only the plugins in PULUMI_HOME: never a pulumi-resource-* found on PATH.
+            "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
         }
 
     def prepare_pulumi_home(self, pulumi_home: Path) -> None:
