@@ -1,6 +1,7 @@
 """Opens, updates or closes the drift issue of one stack, from the result of `ops.drift --json`.
 
-    python -m ops.drift_issue RESULT.json [--run-url URL] [--repo OWNER/NAME]
+    python -m ops.drift_issue RESULT.json [--orphans ORPHANS.json] [--run-url URL]
+                              [--repo OWNER/NAME]
 
 One issue per stack, found among the open issues by its label `drift` and its title
 `Drift: <stack>`:
@@ -11,6 +12,10 @@ One issue per stack, found among the open issues by its label `drift` and its ti
 - clean, the issue open: closes it with a comment;
 - clean, none open: nothing;
 - the check failed (no verdict): leaves the issue as it is; the workflow run fails instead.
+
+With `--orphans`, the result of `ops.orphans --json` (resources DigitalOcean holds for the stack
+that its state does not: they bill) goes into the same issue, after the drift report; a stack
+with orphans is not clean even when nothing drifted.
 
 Everything goes through the GitHub CLI, `gh`, which reads its token from GH_TOKEN and the
 repository from GH_REPO (or `--repo`). The body is cut to GitHub's limit. The report is the
@@ -126,6 +131,18 @@ def _fence(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
+@dataclass(frozen=True)
+class Orphans:
+    """The orphan report's result (`ops.orphans --json`): whether it found any, its text."""
+
+    found: bool
+    report: str
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, object]) -> Orphans:
+        return cls(found=document.get("status") == "orphans", report=str(document["report"]))
+
+
 def body_for(result: DriftResult, report: str, checked: str, run_url: str | None) -> str:
     """The issue body: the report in a code block, cut so the body fits GitHub's limit."""
     where = f", [workflow run]({run_url})" if run_url else ""
@@ -141,8 +158,9 @@ def body_for(result: DriftResult, report: str, checked: str, run_url: str | None
             f"Last checked: {checked}{where}.\n\n"
             f"{fence}text\n{text}{fence}\n\n"
             "**What to do**: `docs/drift.md` in this repository (keep the change: put it in the"
-            " program; undo it: `pulumi up --refresh`, except in the cases listed there). This"
-            " issue is updated by each check and closed when the stack is clean again.\n"
+            " program; undo it: `pulumi up --refresh`, except in the cases listed there); for"
+            " orphans, `docs/when-things-go-wrong.md`. This issue is updated by each check and"
+            " closed when the stack is clean again.\n"
         )
 
     body = render(report)
@@ -159,15 +177,17 @@ def sync(
     redact: Redactor,
     now: datetime,
     run_url: str | None = None,
+    orphans: Orphans | None = None,
 ) -> str:
-    """Brings the stack's drift issue in line with `result`; what it did, in a sentence."""
+    """Brings the stack's drift issue in line with `result` (and `orphans`); what it did, in a
+    sentence."""
     stack = result.stack
     if result.status == "error":
         return f"{stack}: the drift check failed, so its issue is left as it is"
     checked = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     where = f" ({run_url})" if run_url else ""
     issues = open_issues(gh, stack)
-    if result.status == "clean":
+    if result.status == "clean" and not (orphans and orphans.found):
         for issue in issues:
             gh.run(
                 "issue",
@@ -182,7 +202,7 @@ def sync(
             return f"{stack}: clean, no drift issue open"
         return f"{stack}: clean, closed " + ", ".join(f"#{issue.number}" for issue in issues)
 
-    report = redact(result.report())
+    report = redact(result.report() + (f"\n{orphans.report}" if orphans and orphans.found else ""))
     body = body_for(result, report, checked, run_url)
     if not issues:
         gh.run(
@@ -241,6 +261,9 @@ def main(argv: Sequence[str]) -> int:
         prog="python -m ops.drift_issue", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("result", type=Path, help="the JSON `./scripts/drift --json` wrote")
+    parser.add_argument(
+        "--orphans", type=Path, help="the JSON `./scripts/orphans --json` wrote (optional)"
+    )
     parser.add_argument("--run-url", help="link to the run (default: this GitHub Actions run)")
     parser.add_argument("--repo", help="OWNER/NAME (default: gh's, i.e. GH_REPO or the remote)")
     options = parser.parse_args(argv)
@@ -253,6 +276,13 @@ def main(argv: Sequence[str]) -> int:
     except (json.JSONDecodeError, ValueError, KeyError, TypeError) as bad:
         print(f"drift-issue: {path} is not a drift result: {bad}", file=sys.stderr)
         return 2
+    orphans = None
+    if options.orphans is not None:
+        try:
+            orphans = Orphans.from_json(json.loads(options.orphans.read_text()))
+        except (OSError, json.JSONDecodeError, KeyError, AttributeError) as bad:
+            print(f"drift-issue: {options.orphans} is not an orphan report: {bad}", file=sys.stderr)
+            return 2
     run_url = options.run_url or default_run_url(os.environ)
     try:
         done = sync(
@@ -261,6 +291,7 @@ def main(argv: Sequence[str]) -> int:
             Redactor.from_environment(os.environ),
             datetime.now(UTC),
             run_url,
+            orphans,
         )
     except GhError as failed:
         print(f"drift-issue: {failed}", file=sys.stderr)

@@ -170,6 +170,7 @@ class OrphanReport:
             "orphans": [o.as_json() for o in self.orphans],
             "owned": [{"kind": r.kind, "id": r.id, "name": r.name} for r in self.owned],
             "errors": list(self.errors),
+            "report": self.report(),
         }
 
 

@@ -940,3 +940,48 @@ def test_a_missing_or_foreign_result_is_a_clear_error(tmp_path: Path):
     done = issue_step(foreign)
     assert done.returncode == 2, done.stderr
     assert "is not a drift result" in done.stderr
+
+
+def test_orphans_go_into_the_stacks_issue_even_when_nothing_drifted(
+    fake_gh: FakeGh, tmp_path: Path
+):
+    orphans_file = tmp_path / "orphans.json"
+    orphans_file.write_text(
+        json.dumps(
+            {
+                "stack": "dev",
+                "status": "orphans",
+                "report": "Stack dev: 1 orphan (...)\n- database cluster posts-dev-mysql [abc]\n",
+            }
+        )
+    )
+    result_file = tmp_path / "drift-dev.json"
+    result_file.write_text(json.dumps(clean().as_json()))
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "ops.drift_issue", str(result_file)),
+            *("--orphans", str(orphans_file), "--run-url", RUN_URL),
+        ],
+        cwd=REPO,
+        env={**os.environ, **fake_gh.env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    (issue,) = fake_gh.issues()
+    assert "database cluster posts-dev-mysql [abc]" in issue["body"]
+    assert "docs/when-things-go-wrong.md" in issue["body"]
+    # None found: a clean stack closes it as before.
+    orphans_file.write_text(json.dumps({"stack": "dev", "status": "clean", "report": "none"}))
+    done = subprocess.run(
+        [sys.executable, "-m", "ops.drift_issue", str(result_file), "--orphans", str(orphans_file)],
+        cwd=REPO,
+        env={**os.environ, **fake_gh.env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0 and fake_gh.issues()[0]["state"] == "closed"

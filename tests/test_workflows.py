@@ -571,15 +571,42 @@ def test_the_drift_issue_step_reads_the_checks_result_with_only_the_jobs_token()
     assert "if" not in issue, issue.get("if")
     result = re.search(r"--json (\S+)", squeeze(check["run"]))
     assert result, "the drift check writes no result for the issue step"
-    assert squeeze(issue["run"]).endswith(f" {result.group(1)}"), issue["run"]
+    assert f" {result.group(1)} " in f"{squeeze(issue['run'])} ", issue["run"]
+    # The orphan report's result goes into the same issue.
+    (orphans,) = [step for step in steps if "scripts/orphans" in squeeze(step.get("run"))]
+    assert orphans.get("continue-on-error") is True and steps.index(orphans) < steps.index(issue)
+    orphan_result = re.search(r"--json (\S+)", squeeze(orphans["run"]))
+    assert orphan_result and f"--orphans {orphan_result.group(1)}" in squeeze(issue["run"])
     # ...which gets the job's own token and no cloud credential,
     env = issue.get("env") or {}
     assert re.fullmatch(r"\$\{\{\s*github\.token\s*\}\}", str(env.get("GH_TOKEN"))), env
     assert not any("secrets." in s for s in strings(issue))
     # ...and the run still fails when the check did.
     (last,) = steps[steps.index(issue) + 1 :]
-    assert squeeze(last.get("if")) == f"steps.{check['id']}.outcome == 'failure'"
+    assert squeeze(last.get("if")) == (
+        f"steps.{check['id']}.outcome == 'failure' || steps.{orphans['id']}.outcome == 'failure'"
+    )
     assert lines(last["run"])[-1] == "exit 1"
+
+
+def test_no_workflow_clears_a_lock_and_a_failed_deploy_says_what_a_person_must_do():
+    """A lock may belong to a deploy from a laptop, outside the workflows' concurrency groups,
+    or to one still running: clearing it is a person's decision."""
+    for name in workflow_names():
+        for job in workflow(name).get("jobs", {}).values():
+            for step in job.get("steps", []):
+                assert (step.get("with") or {}).get("command") != "cancel", name
+                commands = [line.strip() for line in str(step.get("run") or "").splitlines()]
+                assert not any(line.startswith("pulumi cancel") for line in commands), name
+    for stack in ("dev", "prod"):
+        steps = workflow(f"deploy-{stack}.yml")["jobs"]["up"]["steps"]
+        up = next(
+            i for i, step in enumerate(steps) if (step.get("with") or {}).get("command") == "up"
+        )
+        (advice,) = [step for step in steps[up + 1 :] if squeeze(step.get("if")) == "failure()"]
+        text = squeeze(advice["run"])
+        assert "the stack is currently locked" in text and "docs/when-things-go-wrong.md" in text
+        assert "./scripts/recover $STACK" in text and lines(advice["run"])[-1] == "exit 1"
 
 
 def test_actions_are_pinned_to_a_major_version_or_a_commit():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -71,6 +72,26 @@ class AvailabilityWatch:
             self._sample()
 
 
+def rollout_state(env: StackEnvironment, run: Any) -> str:
+    """What the Deployments and their ReplicaSets and pods say, for a failure's message."""
+    lines = [run.describe(3000)]
+    for kind in ("deployments", "replicasets", "pods"):
+        for item in env.kubectl_json("get", kind, "-n", NAMESPACE)["items"]:
+            meta, status = item["metadata"], item.get("status") or {}
+            conditions = [
+                (c.get("type"), c.get("status"), c.get("reason"))
+                for c in status.get("conditions") or []
+            ]
+            lines.append(
+                f"{kind}/{meta['name']} gen={meta.get('generation')}"
+                f" rev={meta.get('annotations', {}).get('deployment.kubernetes.io/revision')}"
+                f" observed={status.get('observedGeneration')} ready={status.get('readyReplicas')}"
+                f" available={status.get('availableReplicas')} phase={status.get('phase')}"
+                f" {conditions}"
+            )
+    return "\n".join(lines)
+
+
 def replicas(env: StackEnvironment) -> dict[str, int]:
     return {
         name: int(env.kubectl_json("get", "deployment", name, "-n", NAMESPACE)["spec"]["replicas"])
@@ -106,7 +127,7 @@ def test_a_release_whose_servers_never_start_fails_in_bounded_time_and_keeps_ser
     # Bounded: the migration (held 4 s), then each rollout's deadline and 15 s; not 10 minutes.
     assert run.seconds < 3 * (ROLLOUT_TIMEOUT + 15) + 30, run.seconds
     # The scheduler's CronJob, which has no rollout of its own to fail, stayed on the release.
-    assert images(dev)["scheduler"] == running["scheduler"]
+    assert images(dev)["scheduler"] == running["scheduler"], rollout_state(dev, run)
     # The previous release kept every pod it had: never fewer available than wanted.
     assert watch.samples > 5
     assert {name: watch.fewest.get(name, 0) >= wanted[name] for name in SERVERS} == dict.fromkeys(
