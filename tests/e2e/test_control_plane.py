@@ -302,6 +302,107 @@ def test_a_gateway_is_programmed_with_an_address(control_plane: LocalControlPlan
     assert {listener["name"] for listener in status["listeners"]} == {"http", "extra"}
 
 
+def test_the_gateway_controller_reports_what_cilium_would_refuse(
+    control_plane: LocalControlPlane,
+) -> None:
+    """A listener whose certificate Secret is missing is not programmed (InvalidCertificateRef);
+    a route to a missing Service is not resolved (BackendNotFound); a route to a listener that
+    does not exist is not accepted and not counted. Once the Secret and the Service exist, all
+    is resolved."""
+    gateway = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "strict", "namespace": NAMESPACE},
+        "spec": {
+            "gatewayClassName": "cilium",
+            "listeners": [
+                {"name": "http", "protocol": "HTTP", "port": 80},
+                {
+                    "name": "https",
+                    "protocol": "HTTPS",
+                    "port": 443,
+                    "tls": {"mode": "Terminate", "certificateRefs": [{"name": "strict-tls"}]},
+                },
+            ],
+        },
+    }
+    good_route = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": "strict-web", "namespace": NAMESPACE},
+        "spec": {
+            "parentRefs": [{"name": "strict", "sectionName": "http"}],
+            "rules": [{"backendRefs": [{"name": "strict-web", "port": 80}]}],
+        },
+    }
+    lost_route = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": "strict-lost", "namespace": NAMESPACE},
+        "spec": {
+            "parentRefs": [{"name": "strict", "sectionName": "grpc"}],
+            "rules": [{"backendRefs": [{"name": "strict-web", "port": 80}]}],
+        },
+    }
+    for manifest in (gateway, good_route, lost_route):
+        control_plane.apply(manifest)
+
+    def status_of(kind: str, name: str) -> dict[str, Any]:
+        got = control_plane.kubectl_json("get", kind, name, "-n", NAMESPACE)
+        return dict(got.get("status") or {})
+
+    def listeners() -> dict[str, Any] | None:
+        found = {item["name"]: item for item in status_of("gateway", "strict").get("listeners", [])}
+        return found if len(found) == 2 else None
+
+    def conditions(item: dict[str, Any]) -> dict[str, tuple[str, str]]:
+        return {c["type"]: (c["status"], c["reason"]) for c in item.get("conditions", [])}
+
+    def route(name: str) -> dict[str, tuple[str, str]] | None:
+        parents = status_of("httproute", name).get("parents") or []
+        return conditions(parents[0]) if parents else None
+
+    found = wait_until("the listeners' status", listeners, 30)
+    assert conditions(found["https"])["ResolvedRefs"] == ("False", "InvalidCertificateRef")
+    assert conditions(found["https"])["Programmed"] == ("False", "Invalid")
+    assert conditions(found["http"])["Programmed"] == ("True", "Programmed")
+    assert found["http"]["attachedRoutes"] == 1 and found["https"]["attachedRoutes"] == 0
+    web = wait_until("the route's status", lambda: route("strict-web"), 30)
+    assert web["Accepted"] == ("True", "Accepted")
+    assert web["ResolvedRefs"] == ("False", "BackendNotFound")
+    lost = wait_until("the lost route's status", lambda: route("strict-lost"), 30)
+    assert lost["Accepted"] == ("False", "NoMatchingParent")
+
+    control_plane.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "strict-tls", "namespace": NAMESPACE},
+            "type": "kubernetes.io/tls",
+            "data": {"tls.crt": "", "tls.key": ""},
+        }
+    )
+    control_plane.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "strict-web", "namespace": NAMESPACE},
+            "spec": {"selector": {"app": "strict"}, "ports": [{"port": 80}]},
+        }
+    )
+
+    def resolved() -> bool:
+        found = listeners() or {}
+        https = conditions(found.get("https", {})).get("ResolvedRefs")
+        web = route("strict-web") or {}
+        return https == ("True", "ResolvedRefs") and web.get("ResolvedRefs") == (
+            "True",
+            "ResolvedRefs",
+        )
+
+    wait_until("the certificate and the backend resolved", resolved, 30)
+
+
 def test_stop_leaves_no_process_and_no_listener(control_plane: LocalControlPlane) -> None:
     rss = control_plane.rss_mib()
     print(f"\nRSS after the workloads: {sum(rss.values()):.0f} MiB")

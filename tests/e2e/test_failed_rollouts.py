@@ -19,6 +19,11 @@ import pytest
 from tests.e2e.cloud_faults import kill_process_group
 from tests.e2e.environment import NAMESPACE, NEVER_READY_TAG, StackEnvironment
 from tests.e2e.events import changes
+from tests.e2e.references import (
+    route_problems,
+    services_without_ready_endpoints,
+    unresolved_references,
+)
 from tests.e2e.releases import images, migrate_jobs, release
 
 SERVERS = ("api", "worker", "nginx", "frontend")
@@ -235,3 +240,48 @@ def test_a_deploy_killed_during_the_rollout_is_recovered(dev: StackEnvironment) 
     dev.workspace.pulumi("preview", "--expect-no-changes")
     assert dev.workspace.operator("orphans").returncode == 0
     release(dev, previous)
+
+
+def test_the_reference_checks_catch_a_release_that_breaks_a_reference(
+    dev: StackEnvironment,
+) -> None:
+    """Proof that the checks of tests/e2e/references.py can fail: a program whose Secret is
+    renamed (the pods still read `posts`), whose Services select no pod, and whose frontend
+    route names a Service that does not exist. kwok runs such pods all the same; the checks
+    name each break. The stack is put back afterwards."""
+    with (
+        dev.program_variant(
+            "components/app/application.py",
+            'metadata=app.meta(SECRET, "config")',
+            'metadata=app.meta("posts-renamed", "config")',
+        ),
+        dev.program_variant(
+            "components/app/workloads/deployments.py",
+            '"selector": selector(workload),',
+            '"selector": {**selector(workload), "posts.dev/broken": "yes"},',
+        ),
+        dev.program_variant(
+            "components/app/edge.py",
+            '_route("frontend", "/", "frontend-service"',
+            '_route("frontend", "/", "frontend-gone"',
+        ),
+    ):
+        dev.workspace.set_config("imageTag", "b0b0b0b")
+        dev.up()
+    try:
+        assert any(
+            p.endswith("Secret posts/posts does not exist") for p in unresolved_references(dev)
+        ), unresolved_references(dev)
+        assert {
+            "Service posts/api-service has no ready endpoint",
+            "Service posts/nginx-service has no ready endpoint",
+            "Service posts/frontend-service has no ready endpoint",
+        } <= set(services_without_ready_endpoints(dev))
+        broken = dev.wait_for("the broken route reported", lambda: route_problems(dev))
+        assert any("frontend: ResolvedRefs=False (BackendNotFound" in p for p in broken), broken
+    finally:
+        release(dev, dev.release)
+    assert unresolved_references(dev) == []
+    dev.wait_for("the endpoints back", lambda: not services_without_ready_endpoints(dev))
+    dev.wait_for("the routes back", lambda: not route_problems(dev))
+    dev.workspace.pulumi("preview", "--expect-no-changes")

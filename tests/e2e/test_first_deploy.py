@@ -9,6 +9,11 @@ from typing import Any
 
 from offline.simulate import run_stack
 from tests.e2e.environment import NAMESPACE, StackEnvironment, stack_setting
+from tests.e2e.references import (
+    route_problems,
+    services_without_ready_endpoints,
+    unresolved_references,
+)
 from tests.e2e.toolchain import REPO
 
 # Registered by the engine itself, not by the program: the stack and the default providers
@@ -133,3 +138,19 @@ def test_no_changes_right_after_up_nor_after_refresh(env: StackEnvironment) -> N
     env.workspace.pulumi("preview", "--expect-no-changes", "--diff")
     env.workspace.pulumi("refresh", "--yes", "--skip-preview")
     env.workspace.pulumi("preview", "--expect-no-changes", "--diff")
+
+
+def test_every_reference_resolves_every_service_has_ready_endpoints_every_route_attaches(
+    env: StackEnvironment,
+) -> None:
+    """What kwok cannot show (tests/e2e/references.py): the Secrets and ConfigMaps the pods
+    read exist with their keys, each Service has ready endpoints, each route is accepted by the
+    Gateway and attached to its listener."""
+    env.ensure_deployed()
+    assert unresolved_references(env) == []
+    env.wait_for(
+        "every Service with a ready endpoint", lambda: not services_without_ready_endpoints(env)
+    )
+    env.wait_for("every route accepted and attached", lambda: not route_problems(env))
+    routes = env.kubectl_json("get", "httproutes", "-n", NAMESPACE)["items"]
+    assert {r["metadata"]["name"] for r in routes} == {"api", "frontend"}

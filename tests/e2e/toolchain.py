@@ -72,7 +72,11 @@ class Toolchain:
             f"plugin {p.name} {p.version}: built from {p.source} ({p.directory})"
             for p in self.plugins
         ]
-        lines.append(f"control plane binaries: {self.kube_bin_dir}")
+        versions = ", ".join(
+            f"{name} {_binary_version(self.kube_bin_dir / name)}"
+            for name in ("kube-apiserver", "etcd", "kwok")
+        )
+        lines.append(f"control plane: {versions} ({self.kube_bin_dir})")
         return "\n".join(lines)
 
     def environment(self, pulumi_home: Path) -> dict[str, str]:
@@ -101,6 +105,18 @@ class Toolchain:
                     _link_or_copy(item, target / item.name)
             lock = plugins / f"{plugin.directory.name}.lock"
             lock.touch()
+
+
+def _binary_version(binary: Path) -> str:
+    """What a control-plane binary says its version is (`--version`): v1.36.3, 3.6.16, v0.8.0."""
+    try:
+        done = subprocess.run(
+            [str(binary), "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except OSError as error:
+        return f"(unknown: {error})"
+    found = re.search(r"v?\d+\.\d+\.\d+", done.stdout + done.stderr)
+    return found.group(0) if found else "(unknown)"
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
