@@ -1,4 +1,4 @@
-"""When the cluster, not DigitalOcean, is where it goes wrong (dev stack, real engine): a release
+"""When the cluster, not DigitalOcean, is where it goes wrong (prod stack, real engine): a release
 whose servers never start, a Gateway whose load balancer never comes, and a deploy killed
 during the rollout. Each fails in bounded time naming what failed, the running release keeps
 serving, and the documented way back converges (docs/when-things-go-wrong.md).
@@ -9,6 +9,7 @@ the stacks' defaults are 180 s and 600 s against the Kubernetes provider's own 1
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -32,12 +33,14 @@ GATEWAY_TIMEOUT = 20  # seconds
 
 
 @pytest.fixture
-def dev(dev_env: StackEnvironment) -> Iterator[StackEnvironment]:
-    """The deployed dev stack; each test leaves it at a release that succeeded, converged."""
-    dev_env.ensure_deployed()
-    yield dev_env
-    if dev_env.workspace.pulumi("config", "get", "imageTag").stdout.strip() != dev_env.release:
-        release(dev_env, dev_env.release)
+def env(prod_env: StackEnvironment) -> Iterator[StackEnvironment]:
+    """The deployed stack these scenarios break and mend: prod's (its worker has the time; the
+    env stack's carries the releases and drift scenarios). Each test leaves it at a release
+    that succeeded, converged."""
+    prod_env.ensure_deployed()
+    yield prod_env
+    if prod_env.workspace.pulumi("config", "get", "imageTag").stdout.strip() != prod_env.release:
+        release(prod_env, prod_env.release)
 
 
 class AvailabilityWatch:
@@ -105,25 +108,32 @@ def replicas(env: StackEnvironment) -> dict[str, int]:
 
 
 def generations(env: StackEnvironment) -> dict[str, str]:
-    """Each workload's and its Service's resourceVersion: what an untouched app keeps."""
+    """What an untouched app keeps: each workload's spec but its replica count (the HPA owns
+    api's; controllers write their status every minute), and each Service's, ConfigMap's and
+    Secret's resourceVersion."""
     found = {}
     selector = "app.kubernetes.io/part-of=posts"
     for kind in ("deployments", "services", "cronjobs", "configmaps", "secrets"):
         for item in env.kubectl_json("get", kind, "-n", NAMESPACE, "-l", selector)["items"]:
-            found[f"{kind}/{item['metadata']['name']}"] = item["metadata"]["resourceVersion"]
+            meta, spec = item["metadata"], dict(item.get("spec") or {})
+            if kind in ("deployments", "cronjobs"):
+                spec.pop("replicas", None)
+                found[f"{kind}/{meta['name']}"] = json.dumps(spec, sort_keys=True)
+            else:
+                found[f"{kind}/{meta['name']}"] = meta["resourceVersion"]
     return found
 
 
 def test_a_release_whose_servers_never_start_fails_in_bounded_time_and_keeps_serving(
-    dev: StackEnvironment,
+    env: StackEnvironment,
 ) -> None:
-    previous, running = dev.release, images(dev)
-    dev.workspace.set_config("rolloutTimeoutSeconds", str(ROLLOUT_TIMEOUT))
-    dev.up()  # the shorter deadline first: the Deployments' progressDeadlineSeconds
-    wanted = replicas(dev)
+    previous, running = env.release, images(env)
+    env.workspace.set_config("rolloutTimeoutSeconds", str(ROLLOUT_TIMEOUT))
+    env.up()  # the shorter deadline first: the Deployments' progressDeadlineSeconds
+    wanted = replicas(env)
 
-    with AvailabilityWatch(dev, previous) as watch:
-        run = release(dev, NEVER_READY_TAG, check=False)
+    with AvailabilityWatch(env, previous) as watch:
+        run = release(env, NEVER_READY_TAG, check=False)
     assert run.returncode != 0
     # Kubernetes's own verdict, for each Deployment the release rolled.
     assert "ProgressDeadlineExceeded" in run.output, run.describe()
@@ -132,13 +142,13 @@ def test_a_release_whose_servers_never_start_fails_in_bounded_time_and_keeps_ser
     # Bounded: the migration (held 4 s), then each rollout's deadline and 15 s; not 10 minutes.
     assert run.seconds < 3 * (ROLLOUT_TIMEOUT + 15) + 30, run.seconds
     # The scheduler's CronJob, which has no rollout of its own to fail, stayed on the release.
-    assert images(dev)["scheduler"] == running["scheduler"], rollout_state(dev, run)
+    assert images(env)["scheduler"] == running["scheduler"], rollout_state(env, run)
     # The previous release kept every pod it had: never fewer available than wanted.
     assert watch.samples > 5
     assert {name: watch.fewest.get(name, 0) >= wanted[name] for name in SERVERS} == dict.fromkeys(
         SERVERS, True
     ), (watch.fewest, wanted)
-    never_ready = dev.kubectl_json(
+    never_ready = env.kubectl_json(
         "get", "pods", "-n", NAMESPACE, "-l", f"app.kubernetes.io/version={NEVER_READY_TAG}"
     )["items"]
     servers = {
@@ -153,135 +163,135 @@ def test_a_release_whose_servers_never_start_fails_in_bounded_time_and_keeps_ser
     assert all(states == [(False, "CrashLoopBackOff")] for states in servers.values()), servers
 
     # Rolling back by imageTag restores everything.
-    release(dev, previous)
-    assert images(dev) == running
-    assert migrate_jobs(dev).keys() == {f"migrate-{previous}"}
-    left = dev.kubectl_json(
+    release(env, previous)
+    assert images(env) == running
+    assert migrate_jobs(env).keys() == {f"migrate-{previous}"}
+    left = env.kubectl_json(
         "get", "pods", "-n", NAMESPACE, "-l", f"app.kubernetes.io/version={NEVER_READY_TAG}"
     )["items"]
     assert left == []
-    dev.workspace.remove_config("rolloutTimeoutSeconds")
-    dev.up()
-    dev.workspace.pulumi("preview", "--expect-no-changes")
+    env.workspace.remove_config("rolloutTimeoutSeconds")
+    env.up()
+    env.workspace.pulumi("preview", "--expect-no-changes")
 
 
 def test_a_gateway_whose_load_balancer_never_comes_fails_with_its_reason_and_spares_the_app(
-    dev: StackEnvironment,
+    env: StackEnvironment,
 ) -> None:
     """The account is at its load-balancer limit when the Gateway must be made again (here:
     it was deleted by hand). The cloud controller's request is refused; the Gateway stays
     Programmed=False with DigitalOcean's message; `up` fails in bounded time naming the
     Gateway; nothing of the application changes. Once a load balancer is free, `up`
     converges."""
-    lb_name = f"posts-{dev.stack}-gateway"
-    dev.workspace.set_config("gatewayTimeoutSeconds", str(GATEWAY_TIMEOUT))
-    dev.up()
-    app = generations(dev)
-    dev.standin.behaviour(load_balancer_limit=0)
+    lb_name = f"posts-{env.stack}-gateway"
+    env.workspace.set_config("gatewayTimeoutSeconds", str(GATEWAY_TIMEOUT))
+    env.up()
+    app = generations(env)
+    env.standin.behaviour(load_balancer_limit=0)
     try:
-        dev.kubectl("delete", "gateway", "posts", "-n", NAMESPACE)
-        dev.wait_for(
+        env.kubectl("delete", "gateway", "posts", "-n", NAMESPACE)
+        env.wait_for(
             "the Gateway's load balancer deleted",
-            lambda: lb_name not in {b["name"] for b in dev.standin.state()["load_balancers"]},
+            lambda: lb_name not in {b["name"] for b in env.standin.state()["load_balancers"]},
         )
-        run = dev.up("--refresh", check=False)
+        run = env.up("--refresh", check=False)
         assert run.returncode != 0
         assert "edge-gateway" in run.output
         assert run.seconds < GATEWAY_TIMEOUT + 60, run.seconds
-        gateway = dev.kubectl_json("get", "gateway", "posts", "-n", NAMESPACE)
+        gateway = env.kubectl_json("get", "gateway", "posts", "-n", NAMESPACE)
         (programmed,) = [c for c in gateway["status"]["conditions"] if c["type"] == "Programmed"]
         assert (programmed["status"], programmed["reason"]) == ("False", "AddressNotAssigned")
         assert "exceed your load balancer limit" in programmed["message"]
         # The provider names the Gateway and the condition it waited for, but not the
         # condition's message (pulumi/pulumi-kubernetes#4428): the reason is on the Gateway.
         assert "Resource has condition Programmed=False (want True)" in run.output
-        assert generations(dev) == app, "the application was touched"
+        assert generations(env) == app, "the application was touched"
     finally:
-        dev.standin.behaviour(load_balancer_limit=None)
-    dev.up()
-    assert lb_name in {b["name"] for b in dev.standin.state()["load_balancers"]}
-    dev.workspace.remove_config("gatewayTimeoutSeconds")
-    dev.up()
-    dev.workspace.pulumi("preview", "--expect-no-changes")
+        env.standin.behaviour(load_balancer_limit=None)
+    env.up()
+    assert lb_name in {b["name"] for b in env.standin.state()["load_balancers"]}
+    env.workspace.remove_config("gatewayTimeoutSeconds")
+    env.up()
+    env.workspace.pulumi("preview", "--expect-no-changes")
 
 
-def test_a_deploy_killed_during_the_rollout_is_recovered(dev: StackEnvironment) -> None:
+def test_a_deploy_killed_during_the_rollout_is_recovered(env: StackEnvironment) -> None:
     """A runner dies while a release rolls out (SIGKILL to the CLI's whole process group): the
     next `up` meets the lock; after `pulumi cancel`, the documented recovery and `up` converge,
     and nothing is orphaned in DigitalOcean."""
-    previous = dev.release
+    previous = env.release
     tag = "e7f8a9b"
-    dev.workspace.set_config("imageTag", tag)
-    running = dev.workspace.start("up", "--yes", "--skip-preview")
-    dev.wait_for(
+    env.workspace.set_config("imageTag", tag)
+    running = env.workspace.start("up", "--yes", "--skip-preview")
+    env.wait_for(
         "the release's migration running",
-        lambda: f"migrate-{tag}" in migrate_jobs(dev),
+        lambda: f"migrate-{tag}" in migrate_jobs(env),
         timeout=120,
     )
     kill_process_group(running)
 
-    locked = dev.up(check=False)
+    locked = env.up(check=False)
     assert locked.returncode != 0 and "the stack is currently locked" in locked.output
-    dev.workspace.pulumi("cancel", "--yes")
-    recovered = dev.workspace.operator("recover")
+    env.workspace.pulumi("cancel", "--yes")
+    recovered = env.workspace.operator("recover")
     assert recovered.returncode == 0, recovered.describe()
     # It names the next commands: an `up` that adopts what the killed deploy sent to the
     # cluster, then a plain one that takes the switch out of the provider's inputs again.
     (next_line,) = [line for line in recovered.stdout.splitlines() if line.startswith("Next: ")]
     assert re.findall(r"`([^`]+)`", next_line)[:2] == [
-        f"PULUMI_K8S_UPSERT_EXISTING_OBJECTS=true pulumi up --stack {dev.stack}",
-        f"pulumi up --stack {dev.stack}",
+        f"PULUMI_K8S_UPSERT_EXISTING_OBJECTS=true pulumi up --stack {env.stack}",
+        f"pulumi up --stack {env.stack}",
     ]
-    finished = dev.up(env={"PULUMI_K8S_UPSERT_EXISTING_OBJECTS": "true"})
-    dev.up()
+    finished = env.up(env={"PULUMI_K8S_UPSERT_EXISTING_OBJECTS": "true"})
+    env.up()
     assert changes(finished.events), "the release had not finished"
-    dev.release = tag
-    assert {image.rsplit(":", 1)[1] for used in images(dev).values() for image in used} == {tag}
-    dev.workspace.pulumi("preview", "--expect-no-changes")
-    assert dev.workspace.operator("orphans").returncode == 0
-    release(dev, previous)
+    env.release = tag
+    assert {image.rsplit(":", 1)[1] for used in images(env).values() for image in used} == {tag}
+    env.workspace.pulumi("preview", "--expect-no-changes")
+    assert env.workspace.operator("orphans").returncode == 0
+    release(env, previous)
 
 
 def test_the_reference_checks_catch_a_release_that_breaks_a_reference(
-    dev: StackEnvironment,
+    env: StackEnvironment,
 ) -> None:
     """Proof that the checks of tests/e2e/references.py can fail: a program whose Secret is
     renamed (the pods still read `posts`), whose Services select no pod, and whose frontend
     route names a Service that does not exist. kwok runs such pods all the same; the checks
     name each break. The stack is put back afterwards."""
     with (
-        dev.program_variant(
+        env.program_variant(
             "components/app/application.py",
             'metadata=app.meta(SECRET, "config")',
             'metadata=app.meta("posts-renamed", "config")',
         ),
-        dev.program_variant(
+        env.program_variant(
             "components/app/workloads/deployments.py",
             '"selector": selector(workload),',
-            '"selector": {**selector(workload), "posts.dev/broken": "yes"},',
+            '"selector": {**selector(workload), "posts.env/broken": "yes"},',
         ),
-        dev.program_variant(
+        env.program_variant(
             "components/app/edge.py",
             '_route("frontend", "/", "frontend-service"',
             '_route("frontend", "/", "frontend-gone"',
         ),
     ):
-        dev.workspace.set_config("imageTag", "b0b0b0b")
-        dev.up()
+        env.workspace.set_config("imageTag", "b0b0b0b")
+        env.up()
     try:
         assert any(
-            p.endswith("Secret posts/posts does not exist") for p in unresolved_references(dev)
-        ), unresolved_references(dev)
+            p.endswith("Secret posts/posts does not exist") for p in unresolved_references(env)
+        ), unresolved_references(env)
         assert {
             "Service posts/api-service has no ready endpoint",
             "Service posts/nginx-service has no ready endpoint",
             "Service posts/frontend-service has no ready endpoint",
-        } <= set(services_without_ready_endpoints(dev))
-        broken = dev.wait_for("the broken route reported", lambda: route_problems(dev))
+        } <= set(services_without_ready_endpoints(env))
+        broken = env.wait_for("the broken route reported", lambda: route_problems(env))
         assert any("frontend: ResolvedRefs=False (BackendNotFound" in p for p in broken), broken
     finally:
-        release(dev, dev.release)
-    assert unresolved_references(dev) == []
-    dev.wait_for("the endpoints back", lambda: not services_without_ready_endpoints(dev))
-    dev.wait_for("the routes back", lambda: not route_problems(dev))
-    dev.workspace.pulumi("preview", "--expect-no-changes")
+        release(env, env.release)
+    assert unresolved_references(env) == []
+    env.wait_for("the endpoints back", lambda: not services_without_ready_endpoints(env))
+    env.wait_for("the routes back", lambda: not route_problems(env))
+    env.workspace.pulumi("preview", "--expect-no-changes")
