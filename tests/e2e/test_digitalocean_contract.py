@@ -11,8 +11,6 @@ ones.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,7 +23,8 @@ from tests.e2e.digitalocean_program import CLUSTER, DOMAIN
 from tests.e2e.do_standin import StandIn, http_json
 from tests.e2e.prism import KNOWN_DEVIATIONS, PrismProxy, Violation, unexpected
 from tests.e2e.processes import port_open
-from tests.e2e.toolchain import REPO, Toolchain
+from tests.e2e.toolchain import Toolchain
+from tests.e2e.workspace import Workspace
 
 TOKEN = "dop_v1_" + "c0ffee" * 10 + "abcd"
 ENDPOINT = "https://127.0.0.1:6443"
@@ -454,63 +453,7 @@ def test_a_vpc_with_members_cannot_be_deleted(prism: PrismProxy) -> None:
 # -- the real provider ---------------------------------------------------------------------------
 
 
-class Project:
-    """tests/e2e/digitalocean_program.py as a Pulumi project with its own backend."""
-
-    def __init__(self, root: Path, toolchain: Toolchain, api_url: str) -> None:
-        self.root = root
-        self.directory = root / "project"
-        self.directory.mkdir(parents=True)
-        (self.directory / "Pulumi.yaml").write_text(
-            "name: do-contract\n"
-            "runtime:\n"
-            "  name: python\n"
-            "  options:\n"
-            "    toolchain: pip\n"
-            f"    virtualenv: {REPO / '.venv'}\n"
-        )
-        (self.directory / "__main__.py").write_text(
-            "from tests.e2e.digitalocean_program import declare\n\ndeclare()\n"
-        )
-        home = root / "pulumi-home"
-        toolchain.prepare_pulumi_home(home)
-        (root / "state").mkdir()
-        inherited = {
-            k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "DIGITALOCEAN"))
-        }
-        self.env = {
-            **inherited,
-            **toolchain.environment(home),
-            "PULUMI_BACKEND_URL": f"file://{root / 'state'}",
-            "PULUMI_CONFIG_PASSPHRASE": "x",
-            "DIGITALOCEAN_API_URL": api_url,
-            "DIGITALOCEAN_TOKEN": TOKEN,
-            "PYTHONPATH": str(REPO),
-            "NO_COLOR": "1",
-        }
-        self.runs = 0
-
-    def pulumi(self, *argv: str) -> str:
-        self.runs += 1
-        result = subprocess.run(
-            ["pulumi", *argv, "--non-interactive"],
-            cwd=self.directory,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        log = self.root / f"run-{self.runs:02d}.log"
-        log.write_text(f"pulumi {' '.join(argv)}\n{result.stdout}\n--- stderr\n{result.stderr}")
-        assert result.returncode == 0, (
-            f"`pulumi {' '.join(argv)}` exited {result.returncode}:\n"
-            f"{result.stdout[-4000:]}\n{result.stderr[-3000:]}"
-        )
-        return result.stdout
-
-
-def no_changes(project: Project) -> None:
+def no_changes(project: Workspace) -> None:
     """Right after an up: a preview and a refresh find nothing to change (a refresh that
     changes nothing leaves the next preview as the first one was)."""
     project.pulumi("preview", "--expect-no-changes", "--diff")
@@ -523,12 +466,20 @@ def test_the_real_provider_round_trip_keeps_the_contract(
     mark = prism.mark()
     first_request = len(standin.requests())
     started = time.monotonic()
-    project = Project(tmp_path, toolchain, prism.url)
-    project.pulumi("stack", "init", "dev")
+    project = Workspace(
+        tmp_path,
+        "dev",
+        toolchain,
+        {"DIGITALOCEAN_API_URL": prism.url, "DIGITALOCEAN_TOKEN": TOKEN},
+        program="tests.e2e.digitalocean_program",
+    )
+    project.init_stack()
+    for key, value in (("imageTag", "3f9c2e7"), ("protectResources", "false")):
+        project.set_config(key, value)
     project.pulumi("up", "--yes", "--skip-preview")
     no_changes(project)
 
-    outputs = json.loads(project.pulumi("stack", "output", "--json", "--show-secrets"))
+    outputs = project.outputs(show_secrets=True)
     (cluster,) = [c for c in standin.state()["kubernetes_clusters"] if c["name"] == CLUSTER]
     assert outputs["clusterId"] == cluster["id"]
     assert outputs["endpoint"] == outputs["kubeHost"] == ENDPOINT
@@ -549,7 +500,7 @@ def test_the_real_provider_round_trip_keeps_the_contract(
     project.pulumi("preview", "--expect-no-changes", "--diff")
 
     for changed in ("true", "false"):
-        project.pulumi("config", "set", "changed", changed)
+        project.set_config("changed", changed)
         project.pulumi("up", "--yes", "--skip-preview")
         no_changes(project)
 

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from tests import assets
+from tests.e2e.toolchain import REPO
 from tests.test_docs import CHECKED, documented, scratch_copy
 
-REPO = Path(__file__).resolve().parents[2]
 PYTEST_COMMANDS = ("./scripts/test", "./scripts/e2e")
 # What installs slowly, shared with this checkout as scratch_copy shares .venv.
 INSTALLED = (".venv-checkov", "policy/venv", "tests/e2e/prism/node_modules")

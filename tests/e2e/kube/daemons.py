@@ -10,12 +10,11 @@ from pathlib import Path
 
 from tests.e2e.kube.kubectl import ControlPlaneError, Kubectl, until
 from tests.e2e.processes import Process, free_port, start_process, wait_for_port
-from tests.e2e.toolchain import REPO
+from tests.e2e.toolchain import KUBE_BINARIES, REPO
 
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 SERVICE_CIDR = "10.245.0.0/16"  # DOKS's default service range
 POD_CIDR = "10.244.0.0/16"  # kwok's fake pod addresses, DOKS's default pod range
-REQUIRED_BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 
 class Daemons:
@@ -29,7 +28,7 @@ class Daemons:
         self.ports: list[int] = []
 
     def check_binaries(self) -> None:
-        for needed in REQUIRED_BINARIES:
+        for needed in KUBE_BINARIES:
             if not (self.bin_dir / needed).is_file():
                 raise ControlPlaneError(f"missing {self.bin_dir / needed} (toolchain not built?)")
 
