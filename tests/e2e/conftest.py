@@ -15,21 +15,29 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.environment import Environments, StackEnvironment
-from tests.e2e.toolchain import Toolchain, ToolchainMissing, locate
+from tests.e2e.digitalocean.faults import DOMAIN, CloudStack
+from tests.e2e.digitalocean.prism import PrismProxy
+from tests.e2e.digitalocean.server import StandIn
+from tests.e2e.engine.environment import Environments, StackEnvironment
+from tests.e2e.engine.toolchain import Toolchain, ToolchainMissing, locate
 
 E2E_DIR = Path(__file__).resolve().parent
+# The DigitalOcean-only scenarios' account (test_imperfect_cloud.py, test_restore_from_backup.py).
+CLOUD_TOKEN = "dop_v1_" + "facade" * 10 + "0123"
 
 
-# `./scripts/e2e` runs on three workers (pytest-xdist, `-n 3`). Each test says which group of
-# work it belongs to through the parameter of the fixture it uses, so its node id carries it:
-# `[dev]` or `[prod]` (the stack's environment: `dev_env`, `prod_env`, or `env` over both),
-# `[digitalocean]` (the DigitalOcean-only fault scenarios, on their own stand-in); anything
-# else brings its own pieces (contract, control plane, capacity, order check). Each group is one
-# unit of work for one worker, so its tests run alone and in file order, as in one process.
-# xdist's own `xdist_group` marks cannot do this with pytest 9 (xdist 3.8.0 renames
+# `./scripts/e2e` runs one worker (pytest-xdist) per group of work. Each test says which group it
+# belongs to through the parameter of the fixture it uses, so its node id carries it: `[dev]` or
+# `[prod]` (the stack's environment: `dev_env`, `prod_env`, or `env` over both); `[drift]` and
+# `[rollouts]` (a dev and a prod stack of their own for the drift and failed-rollout scenarios,
+# the longest of each stack's: on the stack's own environment they made its worker the last to
+# finish); `[digitalocean]` (the DigitalOcean-only fault scenarios, on their own stand-in);
+# `[pools]` (day-2 changes on a dev stack of their own, deployed from an earlier revision);
+# anything else brings its own pieces (contract, control plane, capacity, order check). Each
+# group is one unit of work for one worker, so its tests run alone and in file order, as in one
+# process. xdist's own `xdist_group` marks cannot do this with pytest 9 (xdist 3.8.0 renames
 # `item._nodeid`, which pytest 9 no longer reads); this scheduler reads the node id's parameter.
-GROUPS = ("dev", "prod", "digitalocean")
+GROUPS = ("dev", "prod", "drift", "rollouts", "digitalocean", "pools")
 SELF_CONTAINED = "self-contained"
 _PARAMETERS = re.compile(r"\[([^\]]*)\]$")
 
@@ -88,10 +96,57 @@ def prod_env(request: pytest.FixtureRequest, environments: Environments) -> Stac
     return environments.get(request.param)
 
 
+@pytest.fixture(scope="session", params=["drift"])
+def drift_env(request: pytest.FixtureRequest, environments: Environments) -> StackEnvironment:
+    """A dev stack's environment of its own for the drift scenarios (group `drift`)."""
+    return environments.get("dev", name=request.param)
+
+
+@pytest.fixture(scope="session", params=["rollouts"])
+def rollouts_env(request: pytest.FixtureRequest, environments: Environments) -> StackEnvironment:
+    """A prod stack's environment of its own for the failed-rollout scenarios (group `rollouts`)."""
+    return environments.get("prod", name=request.param)
+
+
 @pytest.fixture(params=["dev", "prod"])
 def env(request: pytest.FixtureRequest, environments: Environments) -> StackEnvironment:
     """The environment of each stack in turn (the test runs once per stack)."""
     return environments.get(request.param)
+
+
+@pytest.fixture(scope="session", params=["digitalocean"])
+def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
+    """The stand-in of the DigitalOcean-only scenarios, one for all of them (its parameter puts
+    them in the digitalocean group); test_digitalocean_contract.py has its own."""
+    with StandIn(
+        tmp_path_factory.mktemp("cloud-standin"), token=CLOUD_TOKEN, domains=[DOMAIN]
+    ) as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def prism(standin: StandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrismProxy]:
+    with PrismProxy(standin.url, tmp_path_factory.mktemp("cloud-prism") / "prism.log") as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def cloud(
+    toolchain: Toolchain, standin: StandIn, prism: PrismProxy, tmp_path: Path
+) -> Iterator[Any]:
+    """A factory of stacks of the DigitalOcean-only program (tests/e2e/digitalocean/faults.py); the
+    stand-in back to its normal behaviour afterwards; and no request or answer of the scenario
+    broke DigitalOcean's contract (mark taken first)."""
+    mark = prism.mark()
+    standin.behaviour(
+        cluster_provisioning_polls=0, database_creating_polls=0, deleting_reads=2, unique_names=True
+    )
+
+    def stack(name: str) -> CloudStack:
+        return CloudStack.create(name, tmp_path, toolchain, standin, prism.url)
+
+    yield stack
+    prism.check(mark)
 
 
 @pytest.fixture(autouse=True)

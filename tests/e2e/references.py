@@ -10,7 +10,8 @@ does not exist runs here, where a real kubelet would refuse to start it
 - every Service has at least one ready endpoint, from the EndpointSlices the real
   controller-manager keeps;
 - every HTTPRoute is accepted by its Gateway with its references resolved, and each listener
-  counts the routes attached to it (the Gateway controller's status, tests/e2e/gateway_status.py).
+  counts the routes attached to it (the Gateway controller's status,
+  tests/e2e/kube/gateway_controller.py).
 
 Each returns its problems; empty means all is well.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.environment import NAMESPACE, StackEnvironment
+from tests.e2e.engine.environment import NAMESPACE, StackEnvironment
 
 
 def _keys(obj: dict[str, Any]) -> set[str]:

@@ -3,8 +3,8 @@ what each workload runs."""
 
 from __future__ import annotations
 
-from tests.e2e.environment import NAMESPACE, StackEnvironment
-from tests.e2e.workspace import Run
+from tests.e2e.engine.environment import NAMESPACE, StackEnvironment
+from tests.e2e.engine.workspace import Run
 
 WORKLOADS = (
     ("deployment", "api"),

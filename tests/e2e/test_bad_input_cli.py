@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import yaml
 
-from tests.e2e.environment import StackEnvironment
-from tests.e2e.workspace import REQUIRED_SECRETS, Run, Workspace
+from tests.e2e.engine.environment import StackEnvironment
+from tests.e2e.engine.workspace import REQUIRED_SECRETS, Run, Workspace
 
 
 def edit_stack_file(workspace: Workspace, key: str, value: object) -> None:

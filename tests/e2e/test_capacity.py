@@ -40,9 +40,9 @@ from model import capacity
 from offline.capacity_report import left_text
 from offline.render import render
 from offline.simulate import run_stack
-from tests.e2e.controlplane import LocalControlPlane
-from tests.e2e.processes import wait_until
-from tests.e2e.toolchain import toolchain_dir
+from tests.e2e.engine.processes import wait_until
+from tests.e2e.engine.toolchain import toolchain_dir
+from tests.e2e.kube.controlplane import LocalControlPlane
 
 TOKEN = "dop_v1_" + "cap0" * 16
 HOLD_SECONDS = 3600.0  # the migrate Job's pod stays Running for the whole test
@@ -69,6 +69,7 @@ class Rendered:
     folder: Path  # build/<stack>/
     namespace: str
     report: capacity.Assessment
+    pool: str  # the app's pool: its nodes are the ones the check counts
 
 
 def rendered(stack: str, out: Path, overrides: dict[str, str] | None = None) -> Rendered:
@@ -76,7 +77,8 @@ def rendered(stack: str, out: Path, overrides: dict[str, str] | None = None) -> 
     folder = render(stack, out, simulation)
     settings = simulation.program["settings"]
     assert isinstance(settings.capacity, capacity.Assessment)
-    return Rendered(stack, folder, settings.app.namespace, settings.capacity)
+    pool = simulation.program["cluster_plan"].app_pool_name
+    return Rendered(stack, folder, settings.app.namespace, settings.capacity, pool)
 
 
 @contextmanager
@@ -88,19 +90,22 @@ def control_plane(work: Path) -> Iterator[LocalControlPlane]:
         yield plane
 
 
-def grow(plane: LocalControlPlane, node_size: str, count: int) -> None:
-    """`count` nodes of `node_size`: the first alone (DOKS's Deployments go there), then more."""
+def grow(plane: LocalControlPlane, node_size: str, count: int, pool: str) -> None:
+    """`count` nodes of `node_size` in the app's pool `pool` (labelled as DOKS labels it, so
+    that the app's pods select them): the first alone (DOKS's Deployments go there), then
+    more."""
     nodes = plane.kubectl_json("get", "nodes")["items"]
     assert {n["metadata"]["labels"]["node.kubernetes.io/instance-type"] for n in nodes} <= {
         node_size
     }
     have = len(nodes)
     assert have <= count, f"{have} nodes already, the scenario wants {count}"
+    labels = {"posts.dev/pool": "app"}
     if have == 0:
-        plane.add_nodes(node_size, 1)
+        plane.add_nodes(node_size, 1, pool, labels=labels)
         have = 1
     if count > have:
-        plane.add_nodes(node_size, count - have)
+        plane.add_nodes(node_size, count - have, pool, labels=labels)
 
 
 def _unschedulable(pod: dict[str, Any]) -> bool:
@@ -131,7 +136,7 @@ def deploy(
     """The stack's rendered objects on the plane, as the scenario has them; each workload's
     scheduled and Pending pods once scheduling has settled."""
     outcome = stack.report.outcome(scenario)
-    grow(plane, outcome.node_size, outcome.nodes)
+    grow(plane, outcome.node_size, outcome.nodes, stack.pool)
     namespace = stack.namespace
     objects = {
         path: yaml.safe_load(path.read_text())

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from model import catalog
-from tests.e2e.controlplane import LocalControlPlane
-from tests.e2e.processes import wait_until
-from tests.e2e.toolchain import Toolchain
+from tests.e2e.engine.processes import wait_until
+from tests.e2e.engine.toolchain import Toolchain
+from tests.e2e.kube.controlplane import LocalControlPlane
 
 NODE_SIZE = "s-2vcpu-4gb"  # dev's nodeSize
 NODE_COUNT = 2  # dev's maxNodes

@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.digitalocean_program import CLUSTER, DOMAIN
-from tests.e2e.do_standin import StandIn, http_json
-from tests.e2e.prism import KNOWN_DEVIATIONS, PrismProxy, Violation, unexpected
-from tests.e2e.processes import port_open
-from tests.e2e.toolchain import Toolchain
-from tests.e2e.workspace import Workspace
+from tests.e2e.digitalocean.prism import KNOWN_DEVIATIONS, PrismProxy, Violation, unexpected
+from tests.e2e.digitalocean.program import CLUSTER, DOMAIN
+from tests.e2e.digitalocean.server import StandIn, http_json
+from tests.e2e.engine.processes import port_open
+from tests.e2e.engine.toolchain import Toolchain
+from tests.e2e.engine.workspace import Workspace
 
 TOKEN = "dop_v1_" + "c0ffee" * 10 + "abcd"
 ENDPOINT = "https://127.0.0.1:6443"
@@ -95,6 +95,9 @@ def test_the_standin_starts_answers_and_stops(tmp_path: Path) -> None:
             "domain_records": [],
             "tags": [],
             "load_balancers": [],
+            "uptime_checks": [],
+            "uptime_alerts": [],
+            "alert_policies": [],
         }
     finally:
         server.stop()
@@ -238,6 +241,9 @@ def provider_requests(base: str) -> None:
     resized = {**pool, "taints": [], "max_nodes": 3}
     del resized["size"]
     assert call(base, "PUT", pool_path, resized)[0] == 202
+    app_pool = {**pool, "name": "known-s-2vcpu-4gb", "tags": ["posts"], "taints": []}
+    added = call(base, "POST", f"/v2/kubernetes/clusters/{cluster['id']}/node_pools", app_pool)
+    assert added[0] == 201
 
     status, database = call(
         base,
@@ -272,7 +278,49 @@ def provider_requests(base: str) -> None:
     record_path = f"/v2/domains/{DOMAIN}/records/{created_record['domain_record']['id']}"
     assert call(base, "PUT", record_path, {**record, "data": "203.0.113.11"})[0] == 200
 
+    # An Uptime check (the provider sends no `method`), and alerts without Slack on it and as
+    # Monitoring alert policies (the provider sends `slack: null`), created and updated.
+    check: dict[str, Any] = {
+        "name": "known",
+        "type": "http",
+        "target": "http://203.0.113.10/api/health-check",
+    }
+    check |= {"regions": ["us_east", "eu_west"], "enabled": True}
+    status, created_check = call(base, "POST", "/v2/uptime/checks", check)
+    assert status == 201
+    check_path = f"/v2/uptime/checks/{created_check['check']['id']}"
+    alert: dict[str, Any] = {
+        "name": "down",
+        "type": "down",
+        "threshold": 1,
+        "comparison": "less_than",
+    }
+    alert |= {"period": "2m", "notifications": {"email": ["alerts@example.com"], "slack": None}}
+    status, created_alert = call(base, "POST", f"{check_path}/alerts", alert)
+    assert status == 201
+    alert_path = f"{check_path}/alerts/{created_alert['alert']['id']}"
+    assert call(base, "PUT", alert_path, {**alert, "period": "5m"})[0] == 200
+    alert_policy: dict[str, Any] = {
+        "type": "v1/dbaas/alerts/cpu_alerts",
+        "description": "known",
+        "compare": "GreaterThan",
+    }
+    alert_policy |= {
+        "value": 80,
+        "window": "10m",
+        "entities": [database_id],
+        "tags": [],
+        "enabled": True,
+    }
+    alert_policy |= {"alerts": {"email": ["alerts@example.com"], "slack": None}}
+    status, created_policy = call(base, "POST", "/v2/monitoring/alerts", alert_policy)
+    assert status == 200
+    policy_path = f"/v2/monitoring/alerts/{created_policy['policy']['uuid']}"
+    assert call(base, "PUT", policy_path, {**alert_policy, "value": 70})[0] == 200
+
     for path in (
+        policy_path,
+        check_path,
         record_path,
         f"/v2/databases/{database_id}",
         f"/v2/kubernetes/clusters/{cluster['id']}",
@@ -373,11 +421,48 @@ def test_the_standins_answers_match_the_description(standin: StandIn, prism: Pri
         ("PUT", pool_path, {"name": "p", "count": 2}),
         ("GET", pool_path, None),
         ("PUT", cluster_path, {"name": CLUSTER, "maintenance_policy": {"day": "monday"}}),
-        ("POST", f"{cluster_path}/upgrade", {"version": "1.36.3-do.0"}),
+        ("GET", f"{cluster_path}/upgrades", None),
         ("GET", f"{cluster_path}/kubeconfig", None),
         ("POST", "/v2/kubernetes/registry", {"cluster_uuids": [cluster["id"]]}),
+        ("GET", "/v2/kubernetes/clusters?page=1&per_page=200", None),
     ):
         assert call(base, method, path, payload)[0] < 300, (method, path)
+    # A pool added and deleted: gone (404) once its nodes are drained and deleted.
+    status, added = call(
+        base,
+        "POST",
+        f"{cluster_path}/node_pools",
+        {"name": "q", "size": "s-2vcpu-4gb", "count": 1, "tags": ["posts"], "labels": None},
+    )
+    assert status == 201, added
+    added_path = f"{cluster_path}/node_pools/{added['node_pool']['id']}"
+    assert call(base, "DELETE", added_path)[0] == 204
+    assert call(base, "GET", added_path)[0] == 404
+    # An upgrade: `upgrading`, then `running` the new version; up to date, no upgrades (null).
+    _, old_cluster = call(
+        base,
+        "POST",
+        "/v2/kubernetes/clusters",
+        {
+            "name": "answers-old",
+            "region": "nyc3",
+            "version": "1.35.7-do.1",
+            "vpc_uuid": vpc_id,
+            "node_pools": [{"name": "o", "size": "s-1vcpu-2gb", "count": 1}],
+        },
+    )
+    old_path = f"/v2/kubernetes/clusters/{old_cluster['kubernetes_cluster']['id']}"
+    _, offered = call(base, "GET", f"{old_path}/upgrades")
+    assert [v["slug"] for v in offered["available_upgrade_versions"]] == ["1.36.3-do.0"]
+    assert call(base, "POST", f"{old_path}/upgrade", {"version": "1.36.3-do.0"})[0] == 202
+    states = [call(base, "GET", old_path)[1]["kubernetes_cluster"] for _ in range(3)]
+    assert [(c["status"]["state"], c["version"]) for c in states] == [
+        ("upgrading", "1.35.7-do.1"),
+        ("upgrading", "1.35.7-do.1"),
+        ("running", "1.36.3-do.0"),
+    ]
+    assert call(base, "GET", f"{old_path}/upgrades")[1] == {"available_upgrade_versions": None}
+    assert call(base, "DELETE", old_path)[0] == 204
 
     databases = {}
     for engine in ("mysql", "valkey"):
@@ -416,11 +501,70 @@ def test_the_standins_answers_match_the_description(standin: StandIn, prism: Pri
         ("GET", f"{valkey}/eviction_policy", None),
         ("GET", valkey, None),
         ("GET", f"/v2/domains/{DOMAIN}", None),
+        ("PUT", f"{mysql}/autoscale", {"storage": {"enabled": True, "threshold_percent": 80}}),
+        ("GET", f"{mysql}/autoscale", None),
+        ("GET", mysql, None),  # with its storage autoscaling now
+    ]
+    for method, path, payload in steps:
+        assert call(base, method, path, payload)[0] < 300, (method, path)
+
+    # Backups, and a cluster created from one.
+    assert call(base, "POST", f"{mysql}/dbs", {"name": "posts"})[0] == 201
+    standin.take_backup(mysql.rsplit("/", 1)[1])
+    status, listed = call(base, "GET", f"{mysql}/backups")
+    assert status == 200 and len(listed["backups"]) == 1
+    status, restored = call(
+        base,
+        "POST",
+        "/v2/databases",
+        {"name": "answers-restored", "engine": "mysql", "version": "8", "num_nodes": 1}
+        | {"size": "db-s-1vcpu-1gb", "region": "nyc3", "private_network_uuid": vpc_id}
+        | {"backup_restore": {"database_name": "answers-mysql"}},
+    )
+    assert status == 201 and "posts" in restored["database"]["db_names"]
+
+    # Uptime: a check and an alert on it; Monitoring: an alert policy on a node pool's tag.
+    check: dict[str, Any] = {"name": "answers", "method": "GET", "type": "http", "enabled": True}
+    check |= {"target": "http://203.0.113.10/api/health-check", "regions": ["us_east", "eu_west"]}
+    _, created_check = call(base, "POST", "/v2/uptime/checks", check)
+    check_path = f"/v2/uptime/checks/{created_check['check']['id']}"
+    alert: dict[str, Any] = {
+        "name": "down",
+        "type": "down",
+        "threshold": 1,
+        "comparison": "less_than",
+    }
+    alert |= {"period": "2m", "notifications": {"email": ["alerts@example.com"], "slack": []}}
+    _, created_alert = call(base, "POST", f"{check_path}/alerts", alert)
+    alert_path = f"{check_path}/alerts/{created_alert['alert']['id']}"
+    policy: dict[str, Any] = {
+        "type": "v1/insights/droplet/cpu",
+        "description": "answers",
+        "compare": "GreaterThan",
+    }
+    policy |= {"value": 80, "window": "10m", "entities": [], "tags": ["posts-dev"], "enabled": True}
+    policy |= {"alerts": {"email": ["alerts@example.com"], "slack": []}}
+    _, created_policy = call(base, "POST", "/v2/monitoring/alerts", policy)
+    policy_path = f"/v2/monitoring/alerts/{created_policy['policy']['uuid']}"
+    for method, path, payload in (
+        ("GET", check_path, None),
+        ("GET", "/v2/uptime/checks", None),
+        ("PUT", check_path, {**check, "regions": ["us_east", "us_west"]}),
+        ("GET", f"{check_path}/state", None),
+        ("GET", alert_path, None),
+        ("GET", f"{check_path}/alerts", None),
+        ("PUT", alert_path, {**alert, "period": "5m"}),
+        ("DELETE", alert_path, None),
+        ("DELETE", check_path, None),
+        ("GET", policy_path, None),
+        ("GET", "/v2/monitoring/alerts", None),
+        ("PUT", policy_path, {**policy, "value": 70}),
+        ("DELETE", policy_path, None),
+        ("DELETE", f"/v2/databases/{restored['database']['id']}", None),
         ("DELETE", mysql, None),
         ("DELETE", valkey, None),
         ("DELETE", cluster_path, None),
-    ]
-    for method, path, payload in steps:
+    ):
         assert call(base, method, path, payload)[0] < 300, (method, path)
     # Its deleted members linger: first "Can not delete VPC with members" (a 403 as the
     # description has it), then deleted.
@@ -466,15 +610,23 @@ def test_the_real_provider_round_trip_keeps_the_contract(
     mark = prism.mark()
     first_request = len(standin.requests())
     started = time.monotonic()
+    # An upgrade is over by the provider's own read after it (no wait in this program).
+    standin.behaviour(cluster_upgrading_polls=0)
     project = Workspace(
         tmp_path,
         "dev",
         toolchain,
         {"DIGITALOCEAN_API_URL": prism.url, "DIGITALOCEAN_TOKEN": TOKEN},
-        program="tests.e2e.digitalocean_program",
+        program="tests.e2e.digitalocean.program",
     )
     project.init_stack()
-    for key, value in (("imageTag", "3f9c2e7"), ("protectResources", "false")):
+    for key, value in (
+        ("imageTag", "3f9c2e7"),
+        ("protectResources", "false"),
+        ("appPool", "true"),
+        ("withMonitoring", "true"),
+        ("version", "1.35.7-do.1"),
+    ):
         project.set_config(key, value)
     project.pulumi("up", "--yes", "--skip-preview")
     no_changes(project)
@@ -494,10 +646,20 @@ def test_the_real_provider_round_trip_keeps_the_contract(
     assert outputs["fqdn"] == f"posts.{DOMAIN}"
 
     # What the program leaves to DigitalOcean: the autoscaler's node count, patch upgrades.
-    standin.set_node_count(cluster["id"], cluster["node_pools"][0]["id"], 2)
-    standin.set_cluster_version(cluster["id"], "1.36.4-do.0")
+    app_pool = next(p for p in cluster["node_pools"] if p["name"] != f"{CLUSTER}-default")
+    standin.set_node_count(cluster["id"], app_pool["id"], 2)
+    standin.set_cluster_version(cluster["id"], "1.35.8-do.0")
     project.pulumi("refresh", "--yes", "--skip-preview")
     project.pulumi("preview", "--expect-no-changes", "--diff")
+
+    # A minor upgrade, in place (DigitalOcean's upgrade API), then changes of every kind.
+    project.set_config("version", "1.36.3-do.0")
+    project.set_config("upgrade", "true")
+    project.pulumi("up", "--yes", "--skip-preview")
+    project.set_config("upgrade", "false")
+    no_changes(project)
+    (upgraded,) = [c for c in standin.state()["kubernetes_clusters"] if c["name"] == CLUSTER]
+    assert (upgraded["id"], upgraded["version"]) == (cluster["id"], "1.36.3-do.0")
 
     for changed in ("true", "false"):
         project.set_config("changed", changed)

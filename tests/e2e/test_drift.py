@@ -37,9 +37,9 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-from tests.e2e.environment import NAMESPACE, StackEnvironment, stack_setting
-from tests.e2e.toolchain import REPO
-from tests.e2e.workspace import PASSPHRASE, REQUIRED_SECRETS
+from tests.e2e.engine.environment import NAMESPACE, StackEnvironment, stack_setting
+from tests.e2e.engine.toolchain import REPO
+from tests.e2e.engine.workspace import PASSPHRASE, REQUIRED_SECRETS
 
 DRIFT = REPO / "scripts" / "drift"
 EXTRA_SOURCE = "203.0.113.7"  # TEST-NET-3: a documentation address, reachable by no one
@@ -134,11 +134,11 @@ def rules(database: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def test_changes_on_both_sides_are_drift_that_up_refresh_corrects(
-    dev_env: StackEnvironment,
+    drift_env: StackEnvironment,
 ) -> None:
     """In one round, as they would pile up between two daily checks: nginx patched with kubectl,
     a value edited in the ConfigMap, a rule added to the MySQL firewall in DigitalOcean."""
-    env = dev_env
+    env = drift_env
     env.ensure_deployed()
     assert_clean(env)
     declared_replicas = int(stack_setting(env.stack, "nginxReplicas"))
@@ -223,9 +223,9 @@ def test_changes_on_both_sides_are_drift_that_up_refresh_corrects(
 
 
 def test_a_scaled_deployment_is_drift_that_up_refresh_cannot_undo_without_forcing(
-    dev_env: StackEnvironment,
+    drift_env: StackEnvironment,
 ) -> None:
-    env = dev_env
+    env = drift_env
     env.ensure_deployed()
     assert_clean(env)
     declared = int(stack_setting(env.stack, "nginxReplicas"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.events import changes, ordered_after
+from tests.e2e.engine.events import changes, ordered_after
 
 JOB = "urn:pulumi:dev::posts-infra::posts:app:Application$kubernetes:batch/v1:Job::app-job-migrate"
 API = (

@@ -8,13 +8,13 @@ import re
 from typing import Any
 
 from offline.simulate import run_stack
-from tests.e2e.environment import NAMESPACE, StackEnvironment, stack_setting
+from tests.e2e.engine.environment import NAMESPACE, StackEnvironment, stack_setting
+from tests.e2e.engine.toolchain import REPO
 from tests.e2e.references import (
     route_problems,
     services_without_ready_endpoints,
     unresolved_references,
 )
-from tests.e2e.toolchain import REPO
 
 # Registered by the engine itself, not by the program: the stack and the default providers
 # (the engine's own `pulumi` provider keeps the destroy guard's Stash).
@@ -89,7 +89,7 @@ def test_up_creates_everything_and_the_application_runs(env: StackEnvironment) -
     assert outputs["release"] == env.release
     assert outputs["namespace"] == NAMESPACE
     # The Gateway's address is its load balancer's, as DigitalOcean's API gave it to the cloud
-    # controller (tests/e2e/gateway_status.py), named by the Gateway's annotation.
+    # controller (tests/e2e/kube/gateway_controller.py), named by the Gateway's annotation.
     (balancer,) = [
         b
         for b in env.standin.state()["load_balancers"]

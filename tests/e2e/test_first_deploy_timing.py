@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tests.e2e.environment import (
+from tests.e2e.engine.environment import (
     CLUSTER_PROVISIONING_POLLS,
     DATABASE_CREATING_POLLS,
     NAMESPACE,
     StackEnvironment,
 )
-from tests.e2e.events import ENDED, STARTED, step_events
+from tests.e2e.engine.events import ENDED, STARTED, step_events
 
 GATEWAY = "edge-gateway"
 CLUSTER = "cluster-doks"

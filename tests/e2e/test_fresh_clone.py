@@ -23,12 +23,12 @@ from pathlib import Path
 import pytest
 
 from tests import assets
-from tests.e2e.toolchain import REPO
+from tests.e2e.engine.toolchain import REPO
 from tests.test_docs import CHECKED, documented, scratch_copy
 
 PYTEST_COMMANDS = ("./scripts/test", "./scripts/e2e")
 # What installs slowly, shared with this checkout as scratch_copy shares .venv.
-INSTALLED = (".venv-checkov", "policy/venv", "tests/e2e/prism/node_modules")
+INSTALLED = (".venv-checkov", "policy/venv", "tests/e2e/digitalocean/prism/node_modules")
 
 
 def started(command: str) -> list[str]:

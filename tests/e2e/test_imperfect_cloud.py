@@ -3,7 +3,7 @@ the real provider does about each, what the operator sees, and the documented wa
 converged stack (docs/when-things-go-wrong.md).
 
 Each scenario is a stack of its own of the DigitalOcean-only program
-(tests/e2e/digitalocean_program.py: the program's VPC and databases, its cluster's arguments, a
+(tests/e2e/digitalocean/program.py: the program's VPC and databases, its cluster's arguments, a
 DNS record) against one stand-in behind Prism, with faults set through the stand-in's admin
 route. What the provider did is read from the stand-in's request log: how often it polled, what
 each retried request was answered. The provider that runs is pulumi-digitalocean v4.76.0 on
@@ -15,61 +15,15 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.e2e.digitalocean.faults import DOMAIN, CloudStack, kill_process_group, requests_of
+from tests.e2e.digitalocean.server import StandIn
+from tests.e2e.engine.processes import wait_until
+from tests.e2e.engine.workspace import Workspace
 
-from tests.e2e.cloud_faults import CloudStack, kill_process_group, requests_of
-from tests.e2e.do_standin import StandIn
-from tests.e2e.prism import PrismProxy
-from tests.e2e.processes import wait_until
-from tests.e2e.toolchain import Toolchain
-from tests.e2e.workspace import Workspace
-
-TOKEN = "dop_v1_" + "facade" * 10 + "0123"
-DOMAIN = "example.com"
 LOCKED = "the stack is currently locked by 1 lock(s)"
-
-
-@pytest.fixture(scope="module", params=["digitalocean"])
-def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
-    """The module's stand-in (its parameter puts these tests in the digitalocean group)."""
-    server = StandIn(tmp_path_factory.mktemp("faults-standin"), token=TOKEN, domains=[DOMAIN])
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def prism(standin: StandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrismProxy]:
-    proxy = PrismProxy(standin.url, tmp_path_factory.mktemp("faults-prism") / "prism.log")
-    try:
-        proxy.start()
-        yield proxy
-    finally:
-        proxy.stop()
-
-
-@pytest.fixture
-def cloud(
-    toolchain: Toolchain, standin: StandIn, prism: PrismProxy, tmp_path: Path
-) -> Iterator[Any]:
-    """A factory of stacks; the stand-in back to its normal behaviour afterwards; and no
-    request or answer of the scenario broke DigitalOcean's contract (mark taken first)."""
-    mark = prism.mark()
-    standin.behaviour(
-        cluster_provisioning_polls=0, database_creating_polls=0, deleting_reads=2, unique_names=True
-    )
-
-    def stack(name: str) -> CloudStack:
-        return CloudStack.create(name, tmp_path, toolchain, standin, prism.url)
-
-    yield stack
-    prism.check(mark)
 
 
 def statuses(standin: StandIn, since: int, method: str, path: str) -> list[int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.environment import StackEnvironment
+from tests.e2e.engine.environment import StackEnvironment
 
 # The CLI hangs without policy/venv; a hang fails here instead of stalling the suite.
 POLICY_TIMEOUT = 300

@@ -11,14 +11,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.environment import (
+from tests.e2e.engine.environment import (
     FAILING_TAG,
     MIGRATE_JOB,
     NAMESPACE,
     RELEASED_WORKLOADS,
     StackEnvironment,
 )
-from tests.e2e.events import changes, ordered_after, step_events
+from tests.e2e.engine.events import changes, ordered_after, step_events
 from tests.e2e.releases import images, migrate_jobs, release
 
 

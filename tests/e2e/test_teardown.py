@@ -3,7 +3,7 @@ step, nothing is left in DigitalOcean (the stand-in) or in the cluster."""
 
 from __future__ import annotations
 
-from tests.e2e.environment import NAMESPACE, StackEnvironment
+from tests.e2e.engine.environment import NAMESPACE, StackEnvironment
 
 
 def test_destroy_is_refused_for_protected_resources_and_deletes_nothing(

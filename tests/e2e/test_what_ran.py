@@ -9,7 +9,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from tests.e2e.toolchain import REPO, Toolchain, pinned_plugin_versions
+from tests.e2e.engine.toolchain import REPO, Toolchain, pinned_plugin_versions
 
 
 def _preview_with_decoys(toolchain: Toolchain, root: Path, ignore_ambient: bool) -> str:

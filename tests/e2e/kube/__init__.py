@@ -1,4 +1,4 @@
-"""The local Kubernetes control plane's pieces; `tests/e2e/controlplane.py`'s
+"""The local Kubernetes control plane's pieces; `tests/e2e/kube/controlplane.py`'s
 `LocalControlPlane` puts them together.
 
 - `kubectl`: `ControlPlaneError` and kubectl against the control plane;

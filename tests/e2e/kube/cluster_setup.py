@@ -14,8 +14,8 @@ from typing import Any
 from model import catalog
 from tests.assets import gateway_api_crds_dir
 from tests.crds import gateway_api_crds, load_crds, resource
-from tests.e2e.gateway_status import CILIUM_CONTROLLER
 from tests.e2e.kube.daemons import KWOK_NODE_ANNOTATION
+from tests.e2e.kube.gateway_controller import CILIUM_CONTROLLER
 from tests.e2e.kube.kubectl import ControlPlaneError, Kubectl, until
 
 GATEWAY_API_CRDS = gateway_api_crds_dir()  # ../shared's, or the pinned ones fetched
@@ -27,6 +27,7 @@ class _PoolSpec:
     """What the nodes of one `add_nodes` call share."""
 
     name: str
+    labels: dict[str, str]  # the pool's own, which DOKS puts on its nodes
     id: str
     node_size: str
     size: catalog.NodeSize
@@ -99,10 +100,18 @@ class ClusterSetup:
         manifests = [_system_workload(pod) for pod in catalog.DOKS_SYSTEM_PODS]
         self.kubectl.create({"apiVersion": "v1", "kind": "List", "items": manifests})
 
-    def add_nodes(self, node_size: str, count: int, pool: str, timeout: float) -> list[str]:
+    def add_nodes(
+        self,
+        node_size: str,
+        count: int,
+        pool: str,
+        timeout: float,
+        labels: dict[str, str] | None = None,
+    ) -> list[str]:
         """`count` DOKS-like nodes of `node_size`, Ready, with DOKS's system pods running."""
         spec = _PoolSpec(
             name=pool,
+            labels=dict(labels or {}),
             id=str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{pool}.posts-e2e")),
             node_size=node_size,
             size=catalog.NODE_SIZES[node_size],
@@ -159,21 +168,11 @@ class ClusterSetup:
                     "failure-domain.beta.kubernetes.io/region": self.region,
                     "region": self.region,
                     "type": "kwok",
+                    **pool.labels,
                 },
             },
             "spec": {"providerID": f"digitalocean://{400000000 + number}"},
-            "status": {
-                "capacity": {
-                    "cpu": str(pool.size.vcpus),
-                    "memory": f"{int(pool.size.memory_gib * 1024)}Mi",
-                    "pods": str(catalog.MAX_PODS_PER_NODE),
-                },
-                "allocatable": {
-                    "cpu": f"{pool.allocatable.cpu_millicores}m",
-                    "memory": f"{pool.allocatable.memory_mib}Mi",
-                    "pods": str(catalog.MAX_PODS_PER_NODE),
-                },
-            },
+            "status": node_shape(pool.node_size),
         }
 
     def wait_for_system_pods(self, timeout: float) -> None:
@@ -197,6 +196,30 @@ class ClusterSetup:
                 if not ok:
                     pending.append(f"{kind}/{item['metadata']['name']}")
         return pending
+
+
+def node_shape(node_size: str) -> dict[str, Any]:
+    """A DOKS node of the size as its kubelet reports it: capacity, and DOKS's allocatable
+    (model/catalog.py, dated and sourced)."""
+    size, allocatable = catalog.NODE_SIZES[node_size], catalog.NODE_ALLOCATABLE[node_size]
+    return {
+        "capacity": {
+            "cpu": str(size.vcpus),
+            "memory": f"{int(size.memory_gib * 1024)}Mi",
+            "pods": str(catalog.MAX_PODS_PER_NODE),
+        },
+        "allocatable": {
+            "cpu": f"{allocatable.cpu_millicores}m",
+            "memory": f"{allocatable.memory_mib}Mi",
+            "pods": str(catalog.MAX_PODS_PER_NODE),
+        },
+    }
+
+
+def node_shapes() -> dict[str, dict[str, Any]]:
+    """Every size DOKS takes, as `node_shape` gives it: what the DigitalOcean stand-in's nodes
+    of this cluster look like."""
+    return {slug: node_shape(slug) for slug in catalog.NODE_SIZES}
 
 
 def _system_workload(pod: catalog.SystemPod) -> dict[str, Any]:

@@ -5,12 +5,13 @@ kube-scheduler, kwok and the Gateway status writer; each logs to its own file, l
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
+from tests.e2e.engine.processes import Process, free_port, start_process, wait_for_port
+from tests.e2e.engine.toolchain import KUBE_BINARIES, REPO
 from tests.e2e.kube.kubectl import ControlPlaneError, Kubectl, until
-from tests.e2e.processes import Process, free_port, start_process, wait_for_port
-from tests.e2e.toolchain import KUBE_BINARIES, REPO
 
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 SERVICE_CIDR = "10.245.0.0/16"  # DOKS's default service range
@@ -107,10 +108,16 @@ class Daemons:
         wait_for_port(port, 60, process)
         return port
 
-    def wait_ready(self, kubectl: Kubectl, timeout: float = 60) -> None:
+    def wait_ready(self, kubectl: Kubectl, timeout: float = 180) -> None:
+        # Seven workers start seven control planes at once on two cores: an apiserver that is
+        # still building its caches can take longer than one probe's 10 s to answer. A probe
+        # that times out is "not ready yet", not a failure; only the overall timeout is.
         def ready() -> bool:
             self.check_alive()
-            done = kubectl("get", "--raw=/readyz", check=False, timeout=10)
+            try:
+                done = kubectl("get", "--raw=/readyz", check=False, timeout=10)
+            except subprocess.TimeoutExpired:
+                return False
             return done.returncode == 0 and done.stdout.strip() == "ok"
 
         until("kube-apiserver ready (/readyz)", ready, timeout)
@@ -162,14 +169,14 @@ class Daemons:
 
     def start_gateway_status(self, kubeconfig: Path, address: str, digitalocean: Path) -> None:
         """Cilium's and the cloud controller's part: each Gateway's load balancer and status,
-        each HTTPRoute's status (tests/e2e/gateway_status.py); `digitalocean` is the file that
-        says where DigitalOcean's API is, once there is one."""
+        each HTTPRoute's status (tests/e2e/kube/gateway_controller.py); `digitalocean` is the file
+        that says where DigitalOcean's API is, once there is one."""
         self._start(
             "gateway-status",
             [
                 sys.executable,
                 "-m",
-                "tests.e2e.gateway_status",
+                "tests.e2e.kube.gateway_controller",
                 f"--kubeconfig={kubeconfig}",
                 f"--address={address}",
                 f"--digitalocean={digitalocean}",

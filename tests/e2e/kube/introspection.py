@@ -8,7 +8,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.e2e.processes import Process, port_open
+from tests.e2e.engine.processes import Process, port_open
 
 
 class Introspection:

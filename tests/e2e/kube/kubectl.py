@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.processes import wait_until
+from tests.e2e.engine.processes import wait_until
 
 
 class ControlPlaneError(RuntimeError):
