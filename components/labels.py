@@ -5,6 +5,11 @@ from __future__ import annotations
 PART_OF = "posts"
 MANAGED_BY = "pulumi"
 
+# Node labels. DOKS puts a pool's labels on its nodes: the cluster's own pool is "default", the
+# app's pools are "app"; and DOKS itself labels every node with its pool's name.
+POOL_ROLE_LABEL = "posts.dev/pool"
+DOKS_POOL_LABEL = "doks.digitalocean.com/node-pool"
+
 
 def labels(workload: str, component: str) -> dict[str, str]:
     """The labels every object of a workload carries; the first two are its selector."""

@@ -9,18 +9,28 @@ warned about. The render writes the figures as capacity.md (`offline/capacity_re
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from config.formats import WORKLOADS
-from config.sections import AppSettings, ClusterSettings
+from config.sections import SYSTEM_POOL_MIN_NODES, AppSettings, ClusterSettings
 from model import capacity, catalog
-from model.capacity import MAX_SURGE_PERCENT, Assessment, Outcome, Plan, Workload, mib
+from model.capacity import (
+    MAX_SURGE_PERCENT,
+    Assessment,
+    Outcome,
+    Plan,
+    SystemPoolOutcome,
+    Workload,
+    mib,
+)
 
 # The keys the plan reads: a check is not run while one of them has a problem.
 KEYS = (
     "nodeSize",
+    "systemNodeSize",
     "minNodes",
     "maxNodes",
     "apiMinReplicas",
@@ -65,7 +75,14 @@ def plan(cluster: ClusterSettings, app: AppSettings) -> Plan:
         else:
             kind: Literal["Job", "CronJob"] = "Job" if name == "migrate" else "CronJob"
             workloads.append(Workload(name, kind, cpu, memory, 1, 1))
-    return Plan(cluster.node_size, cluster.min_nodes, cluster.max_nodes, tuple(workloads))
+    return Plan(
+        cluster.node_size,
+        cluster.min_nodes,
+        cluster.max_nodes,
+        tuple(workloads),
+        system_node_size=cluster.system_node_size,
+        system_nodes=SYSTEM_POOL_MIN_NODES,
+    )
 
 
 def check(cluster: ClusterSettings, app: AppSettings) -> Verdict:
@@ -79,6 +96,17 @@ def check(cluster: ClusterSettings, app: AppSettings) -> Verdict:
 
     def more_nodes(needed: int, than: int, at: str) -> str:
         return f"+${size.monthly_usd * (needed - than):.2f}/month at the {at}"
+
+    system = assessment.system
+    if not system.holds_daemonsets:
+        return Verdict(assessment, (_system_refusal(system),), ())
+    if not system.fits:
+        warnings.append(
+            f"systemNodeSize: DOKS's own Deployments do not all fit on the cluster's own pool"
+            f" ({system.nodes} {system.node_size} node(s)): {_system_left(system)} run on the"
+            " app's pool instead, where the scenarios count them already; a larger"
+            " systemNodeSize keeps them apart (only for a new cluster)."
+        )
 
     if minimum.nodes_needed is None or minimum.nodes_needed > high:
         at_max = capacity.assess_scenario(the_plan, "minimum", high)
@@ -131,6 +159,22 @@ def check(cluster: ClusterSettings, app: AppSettings) -> Verdict:
             f" stay Pending. {advice}{lower_text}."
         )
     return Verdict(assessment, (), tuple(warnings))
+
+
+def _system_refusal(system: SystemPoolOutcome) -> str:
+    allocatable = capacity.node_allocatable(system.node_size)
+    daemons = capacity.daemonset_pods()
+    return (
+        f"systemNodeSize: a {system.node_size} node offers {allocatable.cpu_millicores}m CPU and"
+        f" {mib(allocatable.memory_bytes)} MiB, less than DOKS's own DaemonSets request on every"
+        f" node ({sum(p.cpu_millicores for p in daemons)}m and"
+        f" {mib(sum(p.memory_bytes for p in daemons))} MiB); choose a larger size"
+    )
+
+
+def _system_left(system: SystemPoolOutcome) -> str:
+    left = Counter(p.workload for p in system.placement.unscheduled)
+    return ", ".join(f"{name} {count}" for name, count in left.items())
 
 
 def numbers(outcome: Outcome) -> str:

@@ -17,6 +17,7 @@ from config.sections import (
     ClusterSettings,
     DataSettings,
     EdgeSettings,
+    MonitoringSettings,
     NetworkSettings,
 )
 from model import catalog
@@ -31,6 +32,7 @@ class Sections:
     data: DataSettings
     app: AppSettings
     edge: EdgeSettings
+    monitoring: MonitoringSettings
 
 
 Check = Callable[[Sections], Iterator[str]]
@@ -127,3 +129,15 @@ def _tls_needs_a_hostname(s: Sections) -> Iterator[str]:
 def _tls_needs_an_account(s: Sections) -> Iterator[str]:
     if s.edge.tls and "@" not in s.edge.tls_email:
         yield "tlsEmail: an e-mail address is required with tls (Let's Encrypt account)"
+
+
+@reads("alertSlackChannel", "alertSlackWebhook")
+def _slack_needs_channel_and_webhook(s: Sections) -> Iterator[str]:
+    notify = s.monitoring.notifications
+    if notify.slack_channel and notify.slack_webhook is None:
+        yield (
+            "alertSlackWebhook: alertSlackChannel needs the channel's incoming webhook:"
+            " `pulumi config set --secret alertSlackWebhook https://hooks.slack.com/services/...`"
+        )
+    elif notify.slack_webhook is not None and not notify.slack_channel:
+        yield "alertSlackChannel: alertSlackWebhook needs the channel's name (e.g. #posts-alerts)"

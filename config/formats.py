@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Sequence
+from datetime import datetime
 
 from config.values import Cidr, Cpu, Memory, Resources, cpu_millicores, memory_bytes
 from model import catalog
@@ -208,4 +209,95 @@ def hostname(text: str) -> str:
     labels = text.split(".") if text else []
     if text and (len(labels) < 2 or not all(_DNS_LABEL.match(label) for label in labels)):
         raise BadValue(f"'{text}' is not a lowercase DNS name (e.g. posts.example.com)")
+    return text
+
+
+# -- alerting --------------------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_SLACK_CHANNEL = re.compile(r"^#?[^\s#][^\n\r]{0,79}$")
+
+
+def emails(items: Sequence[str]) -> tuple[str, ...]:
+    """E-mail addresses, each once."""
+    problems = [f"'{item}' is not an e-mail address (e.g. oncall@example.com)" for item in items
+                if not _EMAIL.match(item)]  # fmt: skip
+    seen: set[str] = set()
+    for item in items:
+        if item.lower() in seen:
+            problems.append(f"'{item}' is listed twice")
+        seen.add(item.lower())
+    if problems:
+        raise BadValue(*problems)
+    return tuple(items)
+
+
+def slack_channel(text: str) -> str:
+    """A Slack channel's name as DigitalOcean sends it (e.g. `#posts-alerts`), or "" for none."""
+    if text and not _SLACK_CHANNEL.match(text):
+        raise BadValue(f"'{text}' is not a Slack channel name (e.g. #posts-alerts)")
+    return text
+
+
+def https_url(text: str) -> str:
+    """An https URL with a host, or "" for none. Never repeats the value: it is a secret."""
+    if not text:
+        return text
+    scheme, separator, rest = text.partition("://")
+    host = rest.split("/", 1)[0]
+    if scheme.lower() != "https" or not separator or not host or " " in text:
+        raise BadValue(
+            "is not an https URL (a Slack incoming webhook: https://hooks.slack.com/services/...);"
+            " the value is not shown, it is a secret"
+        )
+    return text
+
+
+def uptime_regions(items: Sequence[str]) -> tuple[str, ...]:
+    """At least two of DigitalOcean Uptime's regions, each once."""
+    unknown = [item for item in items if item not in catalog.UPTIME_REGIONS]
+    if unknown:
+        raise BadValue(
+            f"{', '.join(repr(u) for u in unknown)} is not an Uptime region; accepted:"
+            f" {', '.join(catalog.UPTIME_REGIONS)}"
+        )
+    if len(set(items)) != len(items):
+        raise BadValue("a region is listed twice")
+    if len(items) < 2:
+        raise BadValue(
+            "needs at least two regions, so that one region's network trouble is not an outage"
+            f" (accepted: {', '.join(catalog.UPTIME_REGIONS)})"
+        )
+    return tuple(items)
+
+
+# -- backups and restores --------------------------------------------------------------------------
+
+_DATABASE_NAME = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+def database_cluster_name(text: str) -> str:
+    """A DigitalOcean database cluster's name, or "" for none."""
+    if text and not _DATABASE_NAME.match(text):
+        raise BadValue(
+            f"'{text}' is not a database cluster name (lowercase letters, digits and '-',"
+            " 3 to 63, e.g. posts-prod-mysql)"
+        )
+    return text
+
+
+def backup_time(text: str) -> str:
+    """A backup's `created_at` as DigitalOcean lists it (UTC, seconds), or "" for the latest."""
+    if not text:
+        return text
+    try:
+        if not _TIMESTAMP.match(text):
+            raise ValueError(text)
+        datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        raise BadValue(
+            f"'{text}' is not a backup's time as DigitalOcean lists it: UTC, e.g."
+            " 2026-12-05T03:30:12Z (`doctl databases backups <id>`)"
+        ) from None
     return text

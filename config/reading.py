@@ -16,12 +16,15 @@ from typing import Any
 
 import pulumi
 
+from config.digitalocean_api import api_url_from, token_from
 from config.formats import BadValue
 from config.schema import KEYS, KEYS_BY_NAME, ConfigKey
 
 PROJECT = "posts-infra"
 TOKEN_KEY = "digitalocean:token"
-TOKEN_ENV_VARS = ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN")
+# Where the DigitalOcean provider sends its requests: its `apiEndpoint` setting, else
+# DIGITALOCEAN_API_URL, else DigitalOcean's API (config/digitalocean_api.py).
+API_ENDPOINT_KEY = "digitalocean:apiEndpoint"
 
 
 @dataclass(frozen=True)
@@ -163,14 +166,12 @@ def digitalocean_token(
     raw: RawConfig, auth_needs_token: bool, problems: list[str]
 ) -> pulumi.Output[str] | None:
     """The token the DigitalOcean provider itself uses: `digitalocean:token`, else the env."""
-    token = raw.values.get(TOKEN_KEY)
-    if token is not None and TOKEN_KEY not in raw.secret_keys:
+    if raw.values.get(TOKEN_KEY) is not None and TOKEN_KEY not in raw.secret_keys:
         problems.append(
             f"{TOKEN_KEY}: stored in plain text; set it with `pulumi config set --secret"
             f" {TOKEN_KEY} ...` or export DIGITALOCEAN_TOKEN instead"
         )
-    if token is None:
-        token = next((os.environ[n] for n in TOKEN_ENV_VARS if os.environ.get(n)), None)
+    token = token_text(raw)
     if token is None:
         if auth_needs_token:
             problems.append(
@@ -179,3 +180,20 @@ def digitalocean_token(
             )
         return None
     return pulumi.Output.secret(token)
+
+
+def token_text(raw: RawConfig) -> str | None:
+    """The DigitalOcean token as the provider finds it: `digitalocean:token`, else the env. Only
+    for a request to DigitalOcean; everywhere else it travels as a Pulumi secret."""
+    token = raw.values.get(TOKEN_KEY)
+    if token is None:
+        token = token_from(os.environ)
+    return token
+
+
+def digitalocean_api(raw: RawConfig) -> tuple[str, str | None]:
+    """(API URL, token) as the DigitalOcean provider finds them: the program reads the stack's
+    cluster from the same API with the same token (read-only). The token is None when neither
+    `digitalocean:token` nor the environment has one (the provider then fails on its own)."""
+    url = raw.values.get(API_ENDPOINT_KEY) or api_url_from(os.environ)
+    return url.rstrip("/"), token_text(raw)

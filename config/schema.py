@@ -76,10 +76,20 @@ KEYS: tuple[ConfigKey, ...] = (
     ConfigKey(
         "kubernetesVersionPrefix",
         "string",
-        "DOKS minor to create the cluster with, as `1.NN.`; the newest patch of that minor is"
-        " picked at creation, later patches arrive through auto-upgrade.",
+        "DOKS minor the cluster runs, as `1.NN.`: a new cluster gets its newest patch, patches"
+        " arrive through auto-upgrade; the next minor upgrades a running cluster in place"
+        " (`pulumi up` waits for it). A downgrade or a skip of a minor is refused.",
         "1.36.",
         parse=formats.version_prefix,
+    ),
+    ConfigKey(
+        "upgradeTimeoutSeconds",
+        "integer",
+        "Longest `pulumi up` waits for a minor upgrade (kubernetesVersionPrefix one minor up)"
+        " to finish: DigitalOcean replaces the control plane, then every node.",
+        3600,
+        minimum=60,
+        maximum=6 * 3600,
     ),
     ConfigKey(
         "clusterSubnet",
@@ -100,14 +110,15 @@ KEYS: tuple[ConfigKey, ...] = (
     ConfigKey(
         "nodeSize",
         "string",
-        "Droplet size slug of the autoscaling node pool.",
+        "Droplet size slug of the app's autoscaling node pool. A change on a running stack"
+        " creates a pool of the new size, moves the app onto it, then deletes the old pool.",
         "s-2vcpu-4gb",
         allowed=tuple(catalog.NODE_SIZES),
     ),
     ConfigKey(
         "minNodes",
         "integer",
-        "Fewest nodes the cluster autoscaler keeps (>= 1).",
+        "Fewest nodes the cluster autoscaler keeps in the app's pool (>= 1).",
         1,
         minimum=1,
         limit_reason="the pool needs at least one node",
@@ -115,10 +126,19 @@ KEYS: tuple[ConfigKey, ...] = (
     ConfigKey(
         "maxNodes",
         "integer",
-        "Most nodes the cluster autoscaler may add (>= minNodes).",
+        "Most nodes the cluster autoscaler may add to the app's pool (>= minNodes).",
         2,
         maximum=catalog.DOKS_MAX_NODES_PER_POOL,
         limit_reason="DOKS's limit per node pool",
+    ),
+    ConfigKey(
+        "systemNodeSize",
+        "string",
+        "Droplet size slug of the cluster's own node pool (DOKS's own pods; the app never runs"
+        " there). Fixed when the cluster is created: DigitalOcean's provider replaces the whole"
+        " cluster to change it, so a running stack must keep the size its cluster has.",
+        "s-1vcpu-2gb",
+        allowed=tuple(catalog.NODE_SIZES),
     ),
     ConfigKey(
         "haControlPlane",
@@ -247,6 +267,69 @@ KEYS: tuple[ConfigKey, ...] = (
         " bastion). The cluster is always admitted.",
         [],
         parse=formats.admin_sources,
+    ),
+    # -- MySQL's backups, and a stack that starts from one -------------------------------------
+    ConfigKey(
+        "mysqlBackupTime",
+        "string",
+        "UTC time (HH:MM) MySQL's daily backup starts (DatabaseMysqlConfig backup_hour and"
+        " backup_minute). Keep it clear of databaseMaintenanceHour.",
+        "03:30",
+        parse=formats.hh_mm,
+    ),
+    ConfigKey(
+        "mysqlBinlogRetentionSeconds",
+        "integer",
+        "Least time MySQL keeps binlog entries (seconds): what a lagging standby node or a change"
+        " data capture reader can still catch up from.",
+        600,
+        minimum=600,
+        maximum=604800,
+        limit_reason="DigitalOcean's range: 10 minutes to 7 days",
+    ),
+    ConfigKey(
+        "mysqlStorageAutoscale",
+        "boolean",
+        "Let DigitalOcean add MySQL storage when disk use passes mysqlStorageAutoscalePercent"
+        " (each step is billed; storage never shrinks).",
+        False,
+    ),
+    ConfigKey(
+        "mysqlStorageAutoscalePercent",
+        "integer",
+        "Disk use (%) at which storage autoscaling adds mysqlStorageAutoscaleIncrementGib.",
+        80,
+        minimum=15,
+        maximum=95,
+        limit_reason="DigitalOcean's range",
+    ),
+    ConfigKey(
+        "mysqlStorageAutoscaleIncrementGib",
+        "integer",
+        "GiB each storage autoscaling step adds.",
+        10,
+        minimum=10,
+        maximum=500,
+        limit_reason="DigitalOcean's range",
+    ),
+    ConfigKey(
+        "restoreFrom",
+        "string",
+        "Create the stack's MySQL from a backup of this MySQL cluster (its name, e.g."
+        " posts-prod-mysql) instead of empty; it then already holds the app's database and user."
+        " Acts only when the stack's MySQL is created: refused on a stack whose MySQL exists."
+        " Keep it set for the life of the stack.",
+        "",
+        parse=formats.database_cluster_name,
+    ),
+    ConfigKey(
+        "restoreBackup",
+        "string",
+        "With restoreFrom: which of its backups, as DigitalOcean lists its time (e.g."
+        " 2026-12-05T03:30:12Z); empty: the latest. DigitalOcean restores its daily backups,"
+        " not an arbitrary moment.",
+        "",
+        parse=formats.backup_time,
     ),
     # -- the application on the cluster --------------------------------------------------------
     ConfigKey(
@@ -429,6 +512,107 @@ KEYS: tuple[ConfigKey, ...] = (
         600,
         minimum=10,
         maximum=3600,
+    ),
+    # -- knowing when production breaks ------------------------------------------------------
+    ConfigKey(
+        "alerting",
+        "boolean",
+        "An uptime check of /api/health-check through the public entry (down, latency, and with"
+        " tls certificate-expiry alerts) and CPU, memory and disk alerts on the nodes and both"
+        " databases. Off: none of them exists.",
+        True,
+    ),
+    ConfigKey(
+        "alertEmails",
+        "array",
+        "E-mail addresses every alert notifies. DigitalOcean mails only addresses verified on"
+        " the account (its team members' addresses).",
+        [],
+        parse=formats.emails,
+    ),
+    ConfigKey(
+        "alertSlackChannel",
+        "string",
+        "Slack channel every alert notifies, e.g. `#posts-alerts` (optional; with"
+        " alertSlackWebhook).",
+        "",
+        parse=formats.slack_channel,
+    ),
+    ConfigKey(
+        "alertSlackWebhook",
+        "string",
+        "Slack incoming-webhook URL (https) for alertSlackChannel; set with `--secret`.",
+        "",
+        secret=True,
+        parse=formats.https_url,
+    ),
+    ConfigKey(
+        "uptimeRegions",
+        "array",
+        "Where the uptime check runs from, at least two of: us_east, us_west, eu_west, se_asia.",
+        ["us_east", "eu_west"],
+        parse=formats.uptime_regions,
+    ),
+    ConfigKey(
+        "uptimeDownPeriod",
+        "string",
+        "How long the check must fail before the down alert fires (also the certificate"
+        " alert's period).",
+        "2m",
+        allowed=catalog.UPTIME_ALERT_PERIODS,
+    ),
+    ConfigKey(
+        "uptimeLatencyMs",
+        "integer",
+        "The latency alert fires when /api/health-check answers slower than this (ms) for"
+        " uptimeLatencyPeriod.",
+        2000,
+        minimum=100,
+        maximum=30000,
+    ),
+    ConfigKey(
+        "uptimeLatencyPeriod",
+        "string",
+        "How long the latency must stay above uptimeLatencyMs before its alert fires.",
+        "5m",
+        allowed=catalog.UPTIME_ALERT_PERIODS,
+    ),
+    ConfigKey(
+        "tlsExpiryDays",
+        "integer",
+        "With tls: the certificate alert fires when it expires within this many days"
+        " (cert-manager renews 30 days before expiry, so the alert means renewal failed).",
+        21,
+        minimum=1,
+        maximum=29,
+        limit_reason="below the 30 days at which cert-manager renews",
+    ),
+    *(
+        ConfigKey(
+            f"{subject}{metric.capitalize()}Percent",
+            "integer",
+            f"Alert when {what} {label} use stays above this (%) over {subject}AlertWindow.",
+            default,
+            minimum=1,
+            maximum=99,
+            limit_reason="a percentage that can be passed",
+        )
+        for subject, what in (("node", "a node's"), ("database", "MySQL's or Valkey's"))
+        for metric, label, default in (
+            ("cpu", "CPU", 80),
+            ("memory", "memory", 90),
+            ("disk", "disk", 80),
+        )
+    ),
+    *(
+        ConfigKey(
+            f"{subject}AlertWindow",
+            "string",
+            f"The window over which the {subject} alerts average their metric.",
+            "10m",
+            allowed=catalog.MONITOR_ALERT_WINDOWS,
+        )
+        for subject in ("node", "database")
     ),
     ConfigKey(
         "protectResources",

@@ -17,19 +17,25 @@ from typing import Any
 
 import pulumi
 
-from config import capacity
+from config import capacity, cloud
 from config.checks import Sections, cross_key_problems
-from config.reading import RawConfig, digitalocean_token, read
+from config.reading import RawConfig, digitalocean_api, digitalocean_token, read
 from config.schema import WORKLOADS
 from config.sections import (
     AppSecrets,
     AppSettings,
+    BackupSettings,
     ClusterSettings,
     DatabaseSettings,
     DataSettings,
+    DigitalOceanAccess,
     EdgeSettings,
+    MonitoringSettings,
     NetworkSettings,
+    NotificationSettings,
+    RestoreRequest,
     StackSettings,
+    StorageAutoscaleSettings,
     WorkerSettings,
     fill,
 )
@@ -60,10 +66,14 @@ class Settings:
     data: DataSettings
     app: AppSettings
     edge: EdgeSettings
+    monitoring: MonitoringSettings
     # Whether the pods fit the node pool: the render writes it as capacity.md.
     capacity: Assessment
-    # Pods that wait for the autoscaler, or never fit at the peak: the program logs them.
+    # Pods that wait for the autoscaler, or never fit at the peak, and what an offline run could
+    # not check: the program logs them.
     warnings: tuple[str, ...]
+    # DigitalOcean's API as the provider reaches it (the live cluster is read there).
+    digitalocean: DigitalOceanAccess
 
 
 def load_settings() -> Settings:
@@ -79,6 +89,22 @@ def parse_settings(stack: str, raw: RawConfig) -> Settings:
         auth_needs_token=values["kubernetesAuth"] == "token" and "kubernetesAuth" not in bad,
         problems=problems,
     )
+    prefix = f"posts-{stack}"
+    access = DigitalOceanAccess(*digitalocean_api(raw))
+    # MySQL from a backup: the source and its backups as DigitalOcean lists them (config/cloud.py).
+    restore_keys = {"restoreFrom", "restoreBackup"}
+    restore = cloud.RestoreCheck(None, [], [])
+    if values["restoreBackup"] and not values["restoreFrom"] and bad.isdisjoint(restore_keys):
+        problems.append("restoreBackup: needs restoreFrom (the MySQL cluster whose backup it is)")
+        bad.add("restoreBackup")
+    if bad.isdisjoint(restore_keys):
+        restore = cloud.check_restore(
+            fill(RestoreRequest, values),
+            stack_mysql=f"{prefix}-mysql",
+            cloud=cloud.cloud_for(access),
+        )
+        problems += restore.problems
+        bad.update(restore_keys if restore.problems else ())
     sections = Sections(
         network=fill(NetworkSettings, values),
         cluster=fill(ClusterSettings, values, digitalocean_token=token),
@@ -87,6 +113,12 @@ def parse_settings(stack: str, raw: RawConfig) -> Settings:
             values,
             mysql=_database(values, "mysql", engine="mysql"),
             cache=_database(values, "cache", engine=values["cacheEngine"]),
+            backups=fill(
+                BackupSettings,
+                values,
+                storage_autoscale=fill(StorageAutoscaleSettings, values),
+                restore=restore.restore,
+            ),
         ),
         app=fill(
             AppSettings,
@@ -98,6 +130,19 @@ def parse_settings(stack: str, raw: RawConfig) -> Settings:
             },
         ),
         edge=fill(EdgeSettings, values),
+        monitoring=fill(
+            MonitoringSettings,
+            values,
+            notifications=fill(
+                NotificationSettings,
+                values,
+                slack_webhook=(
+                    pulumi.Output.secret(values["alertSlackWebhook"])
+                    if values["alertSlackWebhook"]
+                    else None
+                ),
+            ),
+        ),
     )
     problems += cross_key_problems(sections, bad)
     verdict = None
@@ -108,7 +153,6 @@ def parse_settings(stack: str, raw: RawConfig) -> Settings:
         raise ConfigError(stack, problems)
     assert verdict is not None  # checked whenever the keys it reads have no problem
 
-    prefix = f"posts-{stack}"
     return Settings(
         stack=fill(StackSettings, values, name=stack, name_prefix=prefix, tags=("posts", prefix)),
         network=sections.network,
@@ -116,8 +160,10 @@ def parse_settings(stack: str, raw: RawConfig) -> Settings:
         data=sections.data,
         app=sections.app,
         edge=sections.edge,
+        monitoring=sections.monitoring,
         capacity=verdict.assessment,
-        warnings=verdict.warnings,
+        warnings=(*verdict.warnings, *restore.warnings, *_alerting_warnings(sections.monitoring)),
+        digitalocean=access,
     )
 
 
@@ -144,3 +190,14 @@ def _secrets(values: Mapping[str, Any]) -> AppSecrets:
         health_check_email=secret(values["healthCheckEmail"] or ""),
         image_pull_docker_config=secret(docker_config) if docker_config else None,
     )
+
+
+def _alerting_warnings(monitoring: MonitoringSettings) -> list[str]:
+    if monitoring.enabled and not monitoring.notifications.anyone:
+        return [
+            "alerting: nobody is told, so only the uptime check is created (its dashboard records"
+            " uptime and latency) and no alert: set alertEmails (addresses verified on the"
+            " DigitalOcean account) or alertSlackChannel with alertSlackWebhook"
+            " (docs/operations.md, 'Alerts')"
+        ]
+    return []

@@ -1,6 +1,6 @@
 """Will the pods fit? Every pod of a stack against its nodes, node by node, before anything exists.
 
-A plan (the node pool and each workload's replicas and requests, from the stack config:
+A plan (the app's node pool and each workload's replicas and requests, from the stack config:
 `config/capacity.py` builds it and words the refusal and the warnings; the render writes the
 figures as `build/<stack>/capacity.md`, `offline/capacity_report.py`) against the node size's
 allocatable CPU and memory and DOKS's own pods (`model/catalog.py`). Requests only: they are
@@ -24,6 +24,13 @@ not divisible across nodes):
    share of a node's allocatable (CPU or memory, whichever share is larger) first, each on the
    first node with room.
 A scenario fits when every pod is placed; "nodes needed" is the fewest nodes on which it fits.
+
+The app's pods run only on the app's pool (a node selector); DOKS's own pods can run on the
+cluster's own pool too, but the scenarios count its Deployments on the app's pool, where the
+scheduler may well put them. The cluster's own pool is assessed apart: DOKS's DaemonSets and
+Deployments at its minimum (`assess_system_pool`). During a nodeSize change both app pools exist
+and the app moves onto the new one, which must then hold it alone: the minimum scenario on the
+new pool.
 
 Where this can be wrong about the real scheduler:
 - optimistic: kube-scheduler takes pods in the order they are created, spreads them (least
@@ -86,12 +93,14 @@ class Workload:
 
 @dataclass(frozen=True)
 class Plan:
-    """The node pool and the app's workloads."""
+    """The app's node pool, its workloads, and the cluster's own pool (DOKS's pods only)."""
 
     node_size: str
     min_nodes: int
     max_nodes: int
     workloads: tuple[Workload, ...]
+    system_node_size: str = "s-1vcpu-2gb"
+    system_nodes: int = 1  # the cluster's own pool at its minimum
 
     def workload(self, name: str) -> Workload:
         return next(w for w in self.workloads if w.name == name)
@@ -416,16 +425,63 @@ def mib(memory_bytes: int) -> str:
 
 
 @dataclass(frozen=True)
+class SystemPoolOutcome:
+    """The cluster's own pool at its minimum: DOKS's DaemonSets on each node, its Deployments
+    placed first-fit. The app never runs there; DOKS's Deployments that find no room there run
+    on the app's pool, where every scenario above counts them anyway."""
+
+    node_size: str
+    nodes: int
+    placement: Placement  # DOKS's Deployments on each node, and those left over
+
+    @property
+    def holds_daemonsets(self) -> bool:
+        """Whether one node of the size has room for DOKS's DaemonSets at all."""
+        room = node_room(self.node_size)
+        return room.cpu_millicores >= 0 and room.memory_bytes >= 0 and room.pods >= 0
+
+    @property
+    def fits(self) -> bool:
+        return self.holds_daemonsets and not self.placement.unscheduled
+
+    def requested(self) -> tuple[int, int]:
+        """(CPU millicores, memory bytes): DaemonSets on each node, DOKS's Deployments placed."""
+        placed = [p for node in self.placement.nodes for p in node]
+        everything = [*(daemonset_pods() * self.nodes), *placed]
+        return (
+            sum(p.cpu_millicores for p in everything),
+            sum(p.memory_bytes for p in everything),
+        )
+
+    def allocatable(self) -> tuple[int, int]:
+        one = node_allocatable(self.node_size)
+        return one.cpu_millicores * self.nodes, one.memory_bytes * self.nodes
+
+
+def assess_system_pool(plan: Plan) -> SystemPoolOutcome:
+    return SystemPoolOutcome(
+        node_size=plan.system_node_size,
+        nodes=plan.system_nodes,
+        placement=place(plan.system_node_size, plan.system_nodes, []),
+    )
+
+
+@dataclass(frozen=True)
 class Assessment:
     plan: Plan
     outcomes: tuple[Outcome, ...]  # one per scenario, in SCENARIOS order
+    system: SystemPoolOutcome
 
     def outcome(self, scenario: ScenarioName) -> Outcome:
         return next(o for o in self.outcomes if o.scenario == scenario)
 
 
 def assess(plan: Plan) -> Assessment:
-    return Assessment(plan, tuple(assess_scenario(plan, scenario) for scenario in SCENARIOS))
+    return Assessment(
+        plan,
+        tuple(assess_scenario(plan, scenario) for scenario in SCENARIOS),
+        assess_system_pool(plan),
+    )
 
 
 # -- what would make it fit --------------------------------------------------------------------

@@ -405,3 +405,50 @@ CREATION_MINUTES: dict[str, float] = {
     "migration": 1.0,
     "rollout": 1.0,
 }
+
+
+# -- Knowing when production breaks: Uptime and Monitoring -----------------------------------------
+#
+# Read on MONITORING_DATE from DigitalOcean's OpenAPI description (../shared/schemas/
+# digitalocean-openapi, the `check_updatable`, `alert_updatable` and `alert_policy_request`
+# schemas) and its product docs.
+MONITORING_DATE = "2026-12-06"
+
+# Where an Uptime check runs from (`check_updatable.regions`).
+UPTIME_REGIONS = ("us_east", "us_west", "eu_west", "se_asia")
+# How long an Uptime alert's condition must hold (`alert_updatable.period`).
+UPTIME_ALERT_PERIODS = ("2m", "3m", "5m", "10m", "15m", "30m", "1h")
+# The window a Monitoring alert policy averages its metric over (`alert_policy_request.window`).
+MONITOR_ALERT_WINDOWS = ("5m", "10m", "30m", "1h")
+
+# The alert policy types this program uses. Droplet types are aimed at Droplet IDs or tags (a DOKS
+# node is a Droplet carrying its pool's tags); the `v1/dbaas/alerts/*` types at database cluster
+# UUIDs. The description's table names no engine for the dbaas types: it allows each of them for
+# any database cluster, Valkey included (its only Valkey exception is backups: "Backups are not
+# supported for Caching or Valkey clusters").
+NODE_ALERT_TYPES = {
+    "cpu": "v1/insights/droplet/cpu",
+    "memory": "v1/insights/droplet/memory_utilization_percent",
+    "disk": "v1/insights/droplet/disk_utilization_percent",
+}
+DATABASE_ALERT_TYPES = {
+    "cpu": "v1/dbaas/alerts/cpu_alerts",
+    "memory": "v1/dbaas/alerts/memory_utilization_alerts",
+    "disk": "v1/dbaas/alerts/disk_utilization_alerts",
+}
+
+# "Each Uptime check costs $1.00 per month, billed in hourly increments. There is no additional
+# cost for alerts." (published: https://docs.digitalocean.com/products/uptime/details/, the page
+# generated on 27 Mar 2026).
+UPTIME_CHECK_MONTHLY_USD = 1.0
+UPTIME_PRICING_URL = "https://docs.digitalocean.com/products/uptime/details/"
+# "DigitalOcean Monitoring is provided at no additional cost." (published:
+# https://www.digitalocean.com/docs/monitoring/, "Plans and Pricing"; the current concepts page,
+# https://docs.digitalocean.com/products/monitoring/concepts/, calls it "a free, opt-in service").
+MONITOR_ALERT_MONTHLY_USD = 0.0
+MONITORING_PRICING_URL = "https://www.digitalocean.com/docs/monitoring/"
+
+# Storage a MySQL cluster's autoscaling adds is billed per GiB on top of the plan. The price per
+# GiB was not found in the sources read here: unverified, so the cost estimate names the increment
+# and leaves the amount out.
+DATABASE_ADDED_STORAGE_PRICE = "unverified"

@@ -57,7 +57,8 @@ def markdown(stack: str, assessment: Assessment) -> str:
     lines = [
         f"# Will the pods fit? {stack}",
         "",
-        f"Node pool: {plan.node_size}, {plan.min_nodes} to {plan.max_nodes} nodes. Each node"
+        f"The app's node pool: {plan.node_size}, {plan.min_nodes} to {plan.max_nodes} nodes;"
+        " the app's pods run only there. Each node"
         f" offers pods {allocatable.cpu_millicores}m CPU and {mib(allocatable.memory_bytes)} MiB"
         f" (its allocatable); DOKS's DaemonSets take"
         f" {sum(p.cpu_millicores for p in daemons)}m and"
@@ -119,5 +120,41 @@ def markdown(stack: str, assessment: Assessment) -> str:
         " of a node's CPU or memory first, each on the first node with room for its CPU, memory"
         " and a pod slot). Where that can differ from the scheduler: model/capacity.py.",
         "",
+        *system_pool_section(assessment),
     ]
     return "\n".join(lines)
+
+
+def system_pool_section(assessment: Assessment) -> list[str]:
+    """The cluster's own pool, and what a nodeSize change needs of the pools."""
+    system = assessment.system
+    plan = assessment.plan
+    (cpu, memory), (cpu_total, memory_total) = system.requested(), system.allocatable()
+    left = system.placement.unscheduled
+    moved = (
+        "none"
+        if not left
+        else ", ".join(f"{p.workload}" for p in left) + " (they run on the app's pool)"
+    )
+    return [
+        "## The cluster's own pool",
+        "",
+        f"{system.nodes} {system.node_size} node(s) at its minimum (systemNodeSize, fixed when"
+        " the cluster is created). DOKS's own pods run there; the app's never do. DOKS's"
+        " Deployments may also land on the app's pool: the scenarios above count them there.",
+        "",
+        "| pool | nodes | CPU requested / allocatable | memory requested / allocatable |"
+        " DOKS Deployments without room |",
+        "|---|---:|---:|---:|---|",
+        f"| cluster's own | {system.nodes} | {cpu}m / {cpu_total}m | {mib(memory)} /"
+        f" {mib(memory_total)} MiB | {moved} |",
+        "",
+        "## During a nodeSize change",
+        "",
+        f"Both app pools exist for a while: the new one ({plan.node_size}, from"
+        f" {plan.min_nodes} nodes) is created first, every Deployment rolls onto it, then the"
+        " old one is deleted. The new pool must hold the app alone: that is the minimum"
+        " scenario above, on the new size. Until the old pool is gone, its nodes are billed"
+        " too.",
+        "",
+    ]

@@ -21,12 +21,17 @@ import logging
 import os
 import runpy
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+from config.cloud import Cloud, OfflineCloud, installed
+
+if TYPE_CHECKING:
+    from components.platform.live import Reader
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = "posts-infra"
@@ -61,6 +66,9 @@ class Registration:
     provider: str
     delete_before_replace: bool
     replace_on_changes: list[str]
+    # Whether the program set delete_before_replace at all (an explicit False overrides a
+    # provider's request to delete first).
+    delete_before_replace_set: bool = False
     custom_timeouts: dict[str, str] = field(default_factory=dict)  # create/update/delete -> "90s"
     # As the program gave them: {"urn": ...}, or a spec with any of name, type, parent (a URN),
     # noParent (offline/registrations.py resolves them to URNs).
@@ -93,6 +101,7 @@ class Simulation:
     warnings: list[str]
     program: dict[str, Any] = field(default_factory=dict)  # __main__'s globals: the components
     context: contextvars.Context | None = None
+    notices: list[str] = field(default_factory=list)  # what the program logged as info
 
     def resolve(self, value: Any) -> StackOutput:
         """The value of an Output of this run, and whether it is secret."""
@@ -282,6 +291,18 @@ def _mock_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, An
 
 
 def _mock_call(token: str, args: dict[str, Any]) -> dict[str, Any]:
+    if token == "digitalocean:index/getKubernetesCluster:getKubernetesCluster":
+        name = args.get("name")
+        return {
+            "name": name,
+            "endpoint": f"https://{name}.k8s.ondigitalocean.com",
+            "kubeConfigs": [{"clusterCaCertificate": MOCK_CA, "rawConfig": "mock", "token": "x"}],
+        }
+    if token == "digitalocean:index/getDatabaseCa:getDatabaseCa":
+        return {"clusterId": args.get("clusterId"), "certificate": "-----BEGIN CERTIFICATE-----"}
+    if token == "digitalocean:index/getDatabaseUser:getDatabaseUser":
+        # A restored cluster's user, as the backup brought it.
+        return {"name": args.get("name"), "password": "mock-restored-p@ssword", "role": "normal"}
     if token == "digitalocean:index/getKubernetesVersions:getKubernetesVersions":
         prefix = args.get("versionPrefix") or ""
         if prefix in ("1.35.", "1.36.", "1.37."):
@@ -332,6 +353,7 @@ def _make_monitor(mocks: Any, registrations: list[Registration]) -> Any:
                         provider=request.provider,
                         delete_before_replace=request.deleteBeforeReplace,
                         replace_on_changes=list(request.replaceOnChanges),
+                        delete_before_replace_set=request.deleteBeforeReplaceDefined,
                         custom_timeouts={
                             kind: getattr(request.customTimeouts, kind)
                             for kind in ("create", "update", "delete")
@@ -370,11 +392,45 @@ def _alias(alias: Any) -> dict[str, Any]:
 
 class _WarningCollector(logging.Handler):
     def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.messages: list[str] = []
+        super().__init__(level=logging.INFO)
+        self.messages: list[str] = []  # warnings and errors
+        self.notices: list[str] = []  # info
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        if record.levelno >= logging.WARNING:
+            self.messages.append(record.getMessage())
+        else:
+            self.notices.append(record.getMessage())
+
+
+class OfflineDoks:
+    """DigitalOcean's API as offline runs see it (`components/platform/live.py`'s reader): no
+    cluster, unless a test gives one (a running stack), with the upgrades DigitalOcean offers
+    it. An upgrade it is asked to wait for is over at once (`cluster` answers `upgraded`)."""
+
+    def __init__(
+        self,
+        cluster: Any = None,
+        upgrades: tuple[str, ...] = (),
+        upgraded: Any = None,
+    ) -> None:
+        self.live_cluster = cluster
+        self.offered = upgrades
+        self.upgraded = upgraded
+        self.reads: list[str] = []
+
+    def cluster_named(self, name: str) -> Any:
+        self.reads.append(f"cluster_named {name}")
+        found = self.live_cluster
+        return found if found is not None and found.name == name else None
+
+    def cluster(self, cluster_id: str) -> Any:
+        self.reads.append(f"cluster {cluster_id}")
+        return self.upgraded or self.live_cluster
+
+    def upgrades(self, cluster_id: str) -> tuple[str, ...]:
+        self.reads.append(f"upgrades {cluster_id}")
+        return self.offered
 
 
 def run_stack(
@@ -382,11 +438,17 @@ def run_stack(
     overrides: Mapping[str, str | None] | None = None,
     secret_overrides: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
+    cloud: Cloud | None = None,
+    doks: Reader | None = None,
 ) -> Simulation:
     """Run `__main__.py` for `stack` under mocks and return what it registered.
 
     `overrides` sets (or, with None, removes) plain config keys (`key` means `posts-infra:key`);
     `secret_overrides` sets secret ones. `environ` replaces the DigitalOcean token variables.
+    `cloud` answers what the config check asks DigitalOcean (`restoreFrom`); by default an
+    offline account where the source and its backup exist as asked (config/cloud.py).
+    `doks`: what DigitalOcean says of the stack's cluster (default: there is none yet; any
+    reader of components/platform/live.py).
     Raises the program's own errors (e.g. `ConfigError`) unchanged.
     """
     values, secret_keys = stack_config(stack)
@@ -413,29 +475,63 @@ def run_stack(
         full_key = _full_key(key)
         values[full_key] = value
         secret_keys.append(full_key)
+    if cloud is None:
+        from config.sections import RestoreRequest
+
+        cloud = OfflineCloud.assuming(
+            RestoreRequest(
+                source=values.get(f"{PROJECT}:restoreFrom", ""),
+                backup=values.get(f"{PROJECT}:restoreBackup", ""),
+            )
+        )
     context = contextvars.Context()
-    simulation = context.run(_run, stack, values, secret_keys, environ)
+    with installed(cloud):
+        simulation = context.run(_run, stack, values, secret_keys, environ, doks or OfflineDoks())
+    simulation.context = context
+    return simulation
+
+
+def run_function(
+    stack: str,
+    project: str,
+    function: Callable[[], None],
+    config: Mapping[str, str] | None = None,
+) -> Simulation:
+    """Run another Pulumi program (`function`, e.g. the restore drill's) of `project` under the
+    same mocks; `config` holds its plain config (`key` means `<project>:key`)."""
+    values = {(k if ":" in k else f"{project}:{k}"): v for k, v in (config or {}).items()}
+    context = contextvars.Context()
+    simulation = context.run(_run, stack, values, [], None, OfflineDoks(), function, project)
     simulation.context = context
     return simulation
 
 
 def _run(
-    stack: str, values: dict[str, str], secret_keys: list[str], environ: Mapping[str, str] | None
+    stack: str,
+    values: dict[str, str],
+    secret_keys: list[str],
+    environ: Mapping[str, str] | None,
+    doks: Reader,
+    function: Callable[[], None] | None = None,
+    project: str = PROJECT,
 ) -> Simulation:
     import pulumi
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
+    from components.platform import live
+
     registrations: list[Registration] = []
     collector = _WarningCollector()
     logger = logging.getLogger(f"posts-infra.offline.{stack}")
     logger.propagate = False
+    logger.setLevel(logging.INFO)
     logger.handlers = [collector]
 
     mocks = _make_mocks()
     pulumi.runtime.set_mocks(
         mocks,
-        project=PROJECT,
+        project=project,
         stack=stack,
         preview=False,
         logger=logger,
@@ -463,15 +559,26 @@ def _run(
         program_globals: dict[str, Any] = {}
 
         def program() -> None:
-            program_globals.update(runpy.run_path(str(REPO / "__main__.py")))
+            if function is not None:
+                function()
+            else:
+                program_globals.update(runpy.run_path(str(REPO / "__main__.py")))
 
-        _sync_await(run_pulumi_func(program))
-        outputs = _resolve_outputs()
+        with live.use(doks):
+            _sync_await(run_pulumi_func(program))
+            outputs = _resolve_outputs()
     finally:
         for key in (*(environ or {}), "PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS"):
             os.environ.pop(key, None)
         os.environ.update(saved_env)
-    return Simulation(stack, registrations, outputs, collector.messages, program_globals)
+    return Simulation(
+        stack,
+        registrations,
+        outputs,
+        collector.messages,
+        program_globals,
+        notices=collector.notices,
+    )
 
 
 def _resolve_outputs() -> dict[str, StackOutput]:

@@ -36,17 +36,15 @@ import json
 import os
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from config.digitalocean_api import ApiUnreadable, ReadOnlyApi
+
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = "posts-infra"
-DEFAULT_API = "https://api.digitalocean.com"
-TOKEN_VARIABLES = ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN")
 
 EXIT_NONE, EXIT_ORPHANS, EXIT_ERROR = 0, 1, 2
 
@@ -93,16 +91,23 @@ class CloudResource:
         return f"{KIND_NAMES[self.kind]} {self.name} [{self.id}]{extra}"
 
 
+# The tag of a restore drill's MySQL cluster (ops/restore_drill.py): its own stack holds it.
+RESTORE_DRILL_TAG = "posts-restore-drill"
+
+
 @dataclass(frozen=True)
 class Orphan:
     resource: CloudResource
     reason: str
     duplicate_of: str | None = None  # the ID the state holds under the same name
+    remedy: str = ""  # what to do instead of importing or deleting it, when known
 
     @property
     def adoptable(self) -> bool:
         """A resource the program declares and the state lacks: `./scripts/recover` imports it."""
-        return self.duplicate_of is None and self.resource.pulumi_type is not None
+        return (
+            self.duplicate_of is None and not self.remedy and self.resource.pulumi_type is not None
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -149,7 +154,9 @@ class OrphanReport:
         ]
         for orphan in self.orphans:
             lines.append(f"- {orphan.resource.describe()}: {orphan.reason}")
-            if orphan.adoptable:
+            if orphan.remedy:
+                lines.append(f"    {orphan.remedy}")
+            elif orphan.adoptable:
                 lines.append(
                     f"    the program declares it: `./scripts/recover {self.stack}` imports it"
                     " into the stack, then `pulumi up` converges"
@@ -223,19 +230,28 @@ def state_from_export(exported: Mapping[str, Any], config: Mapping[str, Any]) ->
     )
 
 
-def _pulumi_json(argv: Sequence[str], cwd: Path, environ: Mapping[str, str]) -> Any:
+def run_pulumi(
+    argv: Sequence[str], cwd: Path, environ: Mapping[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`pulumi <argv> --non-interactive` in the project at `cwd`; raises OrphanCheckFailed if the
+    CLI is missing (the caller judges the exit status)."""
     try:
-        completed = subprocess.run(
+        return subprocess.run(
             ["pulumi", *argv, "--non-interactive"],
             cwd=cwd,
             env=dict(environ),
             capture_output=True,
             text=True,
             check=False,
-            timeout=300,
+            timeout=timeout,
         )
     except FileNotFoundError:
         raise OrphanCheckFailed("the Pulumi CLI (`pulumi`) is not on PATH") from None
+
+
+def pulumi_json(argv: Sequence[str], cwd: Path, environ: Mapping[str, str]) -> Any:
+    """`pulumi <argv>`'s JSON output; OrphanCheckFailed with the CLI's last lines if it fails."""
+    completed = run_pulumi(argv, cwd, environ)
     if completed.returncode != 0:
         message = (completed.stderr or completed.stdout).strip().splitlines()
         raise OrphanCheckFailed(f"`pulumi {' '.join(argv)}` failed: " + " ".join(message[-3:]))
@@ -243,44 +259,16 @@ def _pulumi_json(argv: Sequence[str], cwd: Path, environ: Mapping[str, str]) -> 
 
 
 def read_stack(stack: str, cwd: Path, environ: Mapping[str, str]) -> StackState:
-    exported = _pulumi_json(["stack", "export", "--stack", stack], cwd, environ)
-    config = _pulumi_json(["config", "--json", "--stack", stack], cwd, environ)
+    exported = pulumi_json(["stack", "export", "--stack", stack], cwd, environ)
+    config = pulumi_json(["config", "--json", "--stack", stack], cwd, environ)
     return state_from_export(exported, config)
 
 
 # -- what DigitalOcean holds ----------------------------------------------------------------------
 
 
-class DigitalOceanApi:
-    """Read-only calls to DigitalOcean's API v2."""
-
-    def __init__(self, base_url: str, token: str) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.token = token
-
-    def get(self, path: str, key: str) -> list[dict[str, Any]]:
-        """Every item of a list endpoint (all pages)."""
-        items: list[dict[str, Any]] = []
-        url: str | None = f"{self.base_url}{path}{'&' if '?' in path else '?'}per_page=200"
-        while url:
-            request = urllib.request.Request(url)
-            request.add_header("Authorization", f"Bearer {self.token}")
-            try:
-                with urllib.request.urlopen(request, timeout=60) as response:
-                    body = json.loads(response.read() or b"{}")
-            except urllib.error.HTTPError as error:
-                raise OrphanCheckFailed(
-                    f"DigitalOcean answered {error.code} to GET {path}: {error.read()[:300]!r}"
-                ) from None
-            except urllib.error.URLError as error:
-                raise OrphanCheckFailed(f"DigitalOcean's API is unreachable: {error}") from None
-            items += body.get(key) or []
-            url = ((body.get("links") or {}).get("pages") or {}).get("next")
-        return items
-
-
 def cloud_resources(
-    api: DigitalOceanApi, stack: str, hostname: str, dns_domain: str
+    api: ReadOnlyApi, stack: str, hostname: str, dns_domain: str
 ) -> list[CloudResource]:
     """Every resource named or tagged for the stack, as DigitalOcean lists it."""
     prefix = name_prefix(stack)
@@ -289,10 +277,10 @@ def cloud_resources(
         return name == prefix or name.startswith(prefix + "-")
 
     found: list[CloudResource] = []
-    for vpc in api.get("/v2/vpcs", "vpcs"):
+    for vpc in api.items("/v2/vpcs", "vpcs"):
         if named(str(vpc.get("name", ""))):
             found.append(CloudResource("vpc", str(vpc["id"]), str(vpc["name"])))
-    for cluster in api.get("/v2/kubernetes/clusters", "kubernetes_clusters"):
+    for cluster in api.items("/v2/kubernetes/clusters", "kubernetes_clusters"):
         tags = tuple(cluster.get("tags") or ())
         if named(str(cluster.get("name", ""))) or prefix in tags:
             state = (cluster.get("status") or {}).get("state", "")
@@ -301,7 +289,7 @@ def cloud_resources(
                     "kubernetes_cluster", str(cluster["id"]), str(cluster["name"]), tags, state
                 )
             )
-    for database in api.get("/v2/databases", "databases"):
+    for database in api.items("/v2/databases", "databases"):
         tags = tuple(database.get("tags") or ())
         if named(str(database.get("name", ""))) or prefix in tags:
             found.append(
@@ -313,7 +301,7 @@ def cloud_resources(
                     str(database.get("engine", "")),
                 )
             )
-    for balancer in api.get("/v2/load_balancers", "load_balancers"):
+    for balancer in api.items("/v2/load_balancers", "load_balancers"):
         tags = tuple(balancer.get("tags") or ())
         found.append(
             CloudResource(
@@ -321,7 +309,7 @@ def cloud_resources(
                 str(balancer.get("ip") or ""),
             )
         )  # fmt: skip
-    for droplet in api.get(f"/v2/droplets?tag_name={prefix}", "droplets"):
+    for droplet in api.items(f"/v2/droplets?tag_name={prefix}", "droplets"):
         found.append(
             CloudResource(
                 "droplet", str(droplet["id"]), str(droplet["name"]),
@@ -330,7 +318,7 @@ def cloud_resources(
         )  # fmt: skip
     if hostname and dns_domain:
         record = "@" if hostname == dns_domain else hostname[: -len(dns_domain) - 1]
-        for item in api.get(f"/v2/domains/{dns_domain}/records", "domain_records"):
+        for item in api.items(f"/v2/domains/{dns_domain}/records", "domain_records"):
             if item.get("name") == record and item.get("type") in ("A", "AAAA", "CNAME"):
                 found.append(
                     CloudResource(
@@ -381,6 +369,18 @@ def classify(
             )
             orphans.append(Orphan(resource, reason))
             continue
+        if RESTORE_DRILL_TAG in resource.tags:
+            orphans.append(
+                Orphan(
+                    resource,
+                    "a restore drill's MySQL cluster, held by the drill's own stack",
+                    remedy=(
+                        "a drill runs, or one was not torn down: once none runs,"
+                        f" `./scripts/restore-drill {stack} --teardown` removes it"
+                    ),
+                )
+            )
+            continue
         duplicate_of = held_names.get((resource.kind, resource.name))
         if duplicate_of is not None:
             reason = (
@@ -397,14 +397,13 @@ def classify(
 
 
 def check(stack: str, cwd: Path, environ: Mapping[str, str]) -> OrphanReport:
-    token = next((environ[v] for v in TOKEN_VARIABLES if environ.get(v)), "")
-    if not token:
+    api = ReadOnlyApi.from_environment(environ)
+    if not api.has_token:
         return OrphanReport(stack, errors=("DIGITALOCEAN_TOKEN is not set",))
-    api = DigitalOceanApi(environ.get("DIGITALOCEAN_API_URL") or DEFAULT_API, token)
     try:
         state = read_stack(stack, cwd, environ)
         resources = cloud_resources(api, stack, state.hostname, state.dns_domain)
-    except OrphanCheckFailed as failure:
+    except (OrphanCheckFailed, ApiUnreadable) as failure:
         return OrphanReport(stack, errors=(str(failure),))
     orphans, owned = classify(stack, state, resources)
     return OrphanReport(stack, tuple(orphans), tuple(owned))

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ops.orphans import REPO, Orphan, OrphanReport, check
+from ops.orphans import REPO, Orphan, OrphanCheckFailed, OrphanReport, check, run_pulumi
 
 EXIT_DONE, EXIT_LEFT, EXIT_ERROR = 0, 1, 2
 LOCKED = "the stack is currently locked"
@@ -130,17 +130,9 @@ def _pulumi(
     argv: Sequence[str], cwd: Path, environ: Mapping[str, str], stack: str
 ) -> subprocess.CompletedProcess[str]:
     try:
-        completed = subprocess.run(
-            ["pulumi", *argv, "--stack", stack, "--non-interactive"],
-            cwd=cwd,
-            env=dict(environ),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=1800,
-        )
-    except FileNotFoundError:
-        raise RecoveryFailed("the Pulumi CLI (`pulumi`) is not on PATH") from None
+        completed = run_pulumi([*argv, "--stack", stack], cwd, environ, timeout=1800)
+    except OrphanCheckFailed as missing:
+        raise RecoveryFailed(str(missing)) from None
     if completed.returncode != 0:
         output = completed.stderr + completed.stdout
         if LOCKED in output:

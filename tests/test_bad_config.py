@@ -56,6 +56,33 @@ BAD_CONFIGS = [
     ({"hostname": "a.example.org", "dnsDomain": "example.com"}, "is not inside 'example.com'"),
     ({"tls": "true"}, "tls: needs hostname"),
     ({"tls": "true", "hostname": "a.example.com"}, "tlsEmail: an e-mail address is required"),
+    # alerting
+    ({"nodeAlertWindow": "15m"}, "nodeAlertWindow: '15m' is not one of: 5m, 10m, 30m, 1h"),
+    ({"databaseAlertWindow": "1d"}, "databaseAlertWindow: '1d' is not one of: 5m, 10m, 30m, 1h"),
+    ({"uptimeDownPeriod": "1m"}, "uptimeDownPeriod: '1m' is not one of: 2m, 3m, 5m, 10m"),
+    ({"nodeCpuPercent": "150"}, "nodeCpuPercent: 150 is not between 1 and 99"),
+    ({"databaseDiskPercent": "0"}, "databaseDiskPercent: 0 is not between 1 and 99"),
+    ({"uptimeLatencyMs": "20"}, "uptimeLatencyMs: 20 is not between 100 and 30000"),
+    ({"tlsExpiryDays": "45"}, "tlsExpiryDays: 45 is not between 1 and 29"),
+    (
+        {"alertEmails": '["ops at example.com"]'},
+        "alertEmails: 'ops at example.com' is not an e-mail",
+    ),
+    ({"alertEmails": '["a@x.io", "A@x.io"]'}, "alertEmails: 'A@x.io' is listed twice"),
+    ({"uptimeRegions": '["us_east"]'}, "uptimeRegions: needs at least two regions"),
+    ({"uptimeRegions": '["us_east", "mars"]'}, "uptimeRegions: 'mars' is not an Uptime region"),
+    ({"alertSlackChannel": "#ops"}, "alertSlackWebhook: alertSlackChannel needs the channel's"),
+    # backups and restores
+    ({"mysqlBackupTime": "3:30"}, "mysqlBackupTime: '3:30' is not a 24-hour time HH:MM"),
+    ({"mysqlBinlogRetentionSeconds": "60"}, "mysqlBinlogRetentionSeconds: 60 is not between 600"),
+    ({"mysqlStorageAutoscalePercent": "99"}, "mysqlStorageAutoscalePercent: 99 is not between 15"),
+    ({"mysqlStorageAutoscaleIncrementGib": "5"}, "mysqlStorageAutoscaleIncrementGib: 5 is not"),
+    ({"restoreFrom": "Posts_Prod"}, "restoreFrom: 'Posts_Prod' is not a database cluster name"),
+    (
+        {"restoreFrom": "posts-prod-mysql", "restoreBackup": "yesterday"},
+        "restoreBackup: 'yesterday'",
+    ),
+    ({"restoreBackup": "2026-12-05T03:30:12Z"}, "restoreBackup: needs restoreFrom"),
 ]
 
 

@@ -432,3 +432,45 @@ def test_every_node_size_has_what_the_check_needs() -> None:
     for slug in catalog.NODE_SIZES:
         room = capacity.node_room(slug)
         assert room.cpu_millicores > 0 and room.memory_bytes > 0, slug
+
+
+# -- the cluster's own pool ---------------------------------------------------------------------
+
+
+def test_the_clusters_own_pool_holds_dokss_pods_and_the_report_says_so(
+    renders: dict[str, Path], dev: Simulation
+) -> None:
+    """A new cluster's own pool, one s-1vcpu-2gb node: DOKS's DaemonSets (502m, 455 MiB) and its
+    Deployments (200m, 340 MiB) on 900m and 1024 MiB. The render says so, and what a nodeSize
+    change needs of the pools."""
+    fresh = run_stack("dev", {"systemNodeSize": None}).program["settings"].capacity.system
+    assert (fresh.node_size, fresh.nodes, fresh.fits) == ("s-1vcpu-2gb", 1, True)
+    assert fresh.requested() == (702, 795 * MIB)
+    text = (renders["dev"] / "capacity.md").read_text()
+    assert "## The cluster's own pool" in text
+    assert "| cluster's own | 1 | 702m / 1900m | 795 / 2560 MiB | none |" in text
+    assert "## During a nodeSize change" in text and "must hold the app alone" in text
+
+
+def test_dokss_deployments_without_room_on_the_clusters_own_pool_warn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bigger = [
+        p.__class__(**{**p.__dict__, "memory_mib": 400}) if p.name == "coredns" else p
+        for p in catalog.DOKS_SYSTEM_PODS
+    ]
+    monkeypatch.setattr(catalog, "DOKS_SYSTEM_PODS", tuple(bigger))
+    simulation = run_stack("dev", {"systemNodeSize": "s-1vcpu-2gb"})
+    (warning,) = [w for w in simulation.warnings if w.startswith("systemNodeSize:")]
+    assert "coredns 1" in warning and "run on the app's pool instead" in warning
+
+
+def test_a_clusters_own_pool_too_small_for_dokss_daemonsets_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    small = catalog.NodeAllocatable(cpu_millicores=400, memory_mib=1024, basis="test")
+    monkeypatch.setitem(catalog.NODE_ALLOCATABLE, "s-1vcpu-2gb", small)
+    with pytest.raises(ConfigError) as raised:
+        run_stack("dev", {"systemNodeSize": "s-1vcpu-2gb"})
+    assert "systemNodeSize: a s-1vcpu-2gb node offers 400m CPU" in str(raised.value)
+    assert "less than DOKS's own DaemonSets request on every node (502m" in str(raised.value)

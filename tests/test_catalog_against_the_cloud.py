@@ -1,9 +1,9 @@
 """The program's DigitalOcean catalog against the stand-in's own reading of DigitalOcean's offer.
 
 The two tables are kept apart on purpose (model/catalog.py for the program, the end-to-end
-stand-in's tests/e2e/standin/reference.py): when both read one table, a wrong entry passes the
-program's checks and the stand-in alike. Here every slug the program may send is one the cloud
-offers, with the same shape; a disagreement names the entry.
+stand-in's tests/e2e/digitalocean/standin/reference.py): when both read one table, a wrong entry
+passes the program's checks and the stand-in alike. Here every slug the program may send is one
+the cloud offers, with the same shape; a disagreement names the entry.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from model import catalog
-from tests.e2e.standin import reference
+from tests.e2e.digitalocean.standin import reference
 
 
 def disagreements(program: Any, cloud: Any) -> list[str]:
@@ -42,6 +42,15 @@ def disagreements(program: Any, cloud: Any) -> list[str]:
         for version in versions:
             if version not in cloud.DATABASE_VERSIONS[engine]:
                 found.append(f"{engine} version {version}: not offered")
+    monitoring = (
+        ("Uptime region", program.UPTIME_REGIONS, cloud.UPTIME_REGIONS),
+        ("Uptime alert period", program.UPTIME_ALERT_PERIODS, cloud.UPTIME_ALERT_PERIODS),
+        ("alert policy window", program.MONITOR_ALERT_WINDOWS, cloud.ALERT_POLICY_WINDOWS),
+        ("node alert type", program.NODE_ALERT_TYPES.values(), cloud.DROPLET_ALERT_TYPES),
+        ("database alert type", program.DATABASE_ALERT_TYPES.values(), cloud.DATABASE_ALERT_TYPES),
+    )
+    for what, used, offered_values in monitoring:
+        found += [f"{what} {value}: not offered" for value in used if value not in offered_values]
     minors = {kv.rsplit(".", 1)[0] for _, kv in cloud.KUBERNETES_VERSIONS}
     if program.DEFAULT_KUBERNETES_MINOR not in minors:
         found.append(f"Kubernetes {program.DEFAULT_KUBERNETES_MINOR}: not offered")
@@ -61,8 +70,12 @@ def test_a_wrong_catalog_entry_is_named() -> None:
     }
     wrong.REGIONS = {**catalog.REGIONS, "nyc2": "New York 2"}
     wrong.DEFAULT_KUBERNETES_MINOR = "1.34"
+    wrong.UPTIME_REGIONS = (*catalog.UPTIME_REGIONS, "ap_south")
+    wrong.DATABASE_ALERT_TYPES = {**catalog.DATABASE_ALERT_TYPES, "disk": "v1/dbaas/alerts/disk"}
     assert sorted(disagreements(wrong, reference)) == sorted(
         [
+            "Uptime region ap_south: not offered",
+            "database alert type v1/dbaas/alerts/disk: not offered",
             "region nyc2: not offered",
             "node size s-2vcpu-4gb: 4 vCPU 4 GiB, the cloud says (2, 4)",
             "node size s-3vcpu-6gb: not offered for DOKS node pools",

@@ -37,27 +37,46 @@ def test_a_release_changes_the_workloads_and_renames_the_migrate_job(
         assert f"<code>~ {workload}</code>" in text
     assert "-        image: docker.io/martinjoo/posts-api:3f9c2e7" in text
     assert "+        image: docker.io/martinjoo/posts-api:4a5b6c7" in text
-    assert "Monthly cost at min and max nodes: $93.00 to $117.00" in text  # unchanged
+    assert "Monthly cost at min and max nodes: $118.00 to $142.00" in text  # unchanged
 
 
-def test_a_bigger_node_pool_shows_in_the_cluster_and_the_cost(
+def test_a_bigger_node_pool_shows_in_the_apps_pool_and_the_cost(
     dev_before: Render, tmp_path: Path
 ) -> None:
     text = stack_section("dev", dev_before, render_with(tmp_path, maxNodes="4"))
     assert text.startswith("### `dev`: 0 added, 1 changed, 0 removed")
-    assert "<code>~ KubernetesCluster cluster-doks</code> (DigitalOcean)" in text
-    assert "-    maxNodes: 3\n+    maxNodes: 4" in text
-    assert "$93.00 to $117.00 → **$93.00 to $141.00**" in text
+    assert "<code>~ KubernetesNodePool cluster-app-pool</code> (DigitalOcean)" in text
+    assert "-  maxNodes: 3\n+  maxNodes: 4" in text
+    assert "$118.00 to $142.00 → **$118.00 to $166.00**" in text
+
+
+def test_a_new_node_size_is_a_new_pool_the_app_moves_to(dev_before: Render, tmp_path: Path) -> None:
+    """The pool is named after its size: a new size shows as the pool changing name and size
+    (the engine replaces it, new before old), and every Deployment and the scheduler's CronJob
+    as moving onto it; the cluster and the migration Job do not change."""
+    text = stack_section("dev", dev_before, render_with(tmp_path, nodeSize="s-4vcpu-8gb"))
+    assert text.startswith("### `dev`: 0 added, 6 changed, 0 removed")
+    assert "<code>~ KubernetesNodePool cluster-app-pool</code> (DigitalOcean)" in text
+    assert "-  name: posts-dev-s-2vcpu-4gb\n-  size: s-2vcpu-4gb\n" in text
+    assert "+  name: posts-dev-s-4vcpu-8gb\n+  size: s-4vcpu-8gb\n" in text
+    for workload in ("api", "worker", "nginx", "frontend"):
+        assert f"<code>~ Deployment posts/{workload}</code>" in text
+    assert "<code>~ CronJob posts/scheduler</code>" in text
+    assert "+        doks.digitalocean.com/node-pool: posts-dev-s-4vcpu-8gb" in text
+    assert "KubernetesCluster" not in text and "Job posts/migrate" not in text
 
 
 def test_objects_only_on_one_side_are_added_or_removed(dev_before: Render, tmp_path: Path) -> None:
     after = render_with(tmp_path, hostname="posts.example.com", dnsDomain="example.com")
     text = stack_section("dev", dev_before, after)
-    assert text.startswith("### `dev`: 1 added, 3 changed, 0 removed")
+    assert text.startswith("### `dev`: 1 added, 4 changed, 0 removed")
     assert "<code>+ DnsRecord edge-dns</code> (DigitalOcean)" in text
     assert "+  hostnames:\n+  - posts.example.com" in text
+    # the uptime check follows the public entry to its name
+    assert "<code>~ UptimeCheck monitoring-uptime-check</code> (DigitalOcean)" in text
+    assert "+  target: http://posts.example.com/api/health-check" in text
     back = stack_section("dev", after, dev_before)
-    assert back.startswith("### `dev`: 0 added, 3 changed, 1 removed")
+    assert back.startswith("### `dev`: 0 added, 4 changed, 1 removed")
     assert "<code>- DnsRecord edge-dns</code>" in back
 
 
@@ -69,7 +88,7 @@ def test_no_change_says_so_and_is_byte_for_byte_stable(dev_before: Render) -> No
 
 def test_a_new_stack_is_all_additions(dev_before: Render) -> None:
     text = stack_section("staging", Render(exists=False), dev_before)
-    assert text.startswith("### `staging`: new stack, 36 added, 0 changed, 0 removed")
+    assert text.startswith("### `staging`: new stack, 46 added, 0 changed, 0 removed")
 
 
 def test_a_stack_that_fails_to_render_on_one_side_is_reported_in_its_section(
@@ -144,7 +163,7 @@ def test_the_command_diffs_the_working_tree_against_main_with_each_side_from_git
     text = result.stdout
     assert text.startswith(MARKER + "\n## Offline render diff")
     assert "(merge base with `main`) → head the working tree (with uncommitted changes)" in text
-    assert "| `dev` | 0 added, 6 changed, 0 removed | $93.00 to $117.00 |" in text
+    assert "| `dev` | 0 added, 6 changed, 0 removed | $118.00 to $142.00 |" in text
     assert "<code>~ Job posts/migrate-4a5b6c7 (was posts/migrate-3f9c2e7)</code>" in text
     assert str(tmp_path) not in text and "offline-placeholder" not in text
     assert not (repo / "build").exists(), "the diff overwrote the user's build/"

@@ -35,6 +35,22 @@ def test_what_the_state_holds_is_no_orphan_and_the_rest_is() -> None:
     assert owned == []
 
 
+def test_a_restore_drills_cluster_is_named_as_such_and_never_adopted() -> None:
+    held = state(database_cluster=[MYSQL_ID])
+    drill = CloudResource(
+        "database_cluster",
+        "drill-id",
+        "posts-dev-drill",
+        ("posts", "posts-dev", "posts-restore-drill"),
+    )
+    (orphan,), _ = classify("dev", held, [drill])
+    assert not orphan.adoptable
+    report = OrphanReport("dev", (orphan,)).report()
+    assert "a restore drill's MySQL cluster" in report
+    assert "`./scripts/restore-drill dev --teardown` removes it" in report
+    assert "./scripts/recover" not in report
+
+
 def test_nodes_and_load_balancers_go_with_their_cluster_until_it_is_gone() -> None:
     node_tags = ("k8s", f"k8s:{CLUSTER_ID}", "k8s:worker", "posts-dev")
     node = CloudResource("droplet", "510000001", "posts-dev-default-ab12c", node_tags)

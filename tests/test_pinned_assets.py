@@ -25,8 +25,8 @@ import yaml
 
 from tests import assets
 from tests.crds import GATEWAY_API_KINDS, by_kind, gateway_api_crds, load_crds
+from tests.e2e.engine.toolchain import pinned_plugin_versions
 from tests.e2e.kube.cluster_setup import GATEWAY_API_CRDS
-from tests.e2e.toolchain import pinned_plugin_versions
 
 # Gateway API v1.4's standard-install.yaml also carries objects that are not CRDs.
 NOT_A_CRD = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from offline.simulate import Simulation, run_stack
-from tests.kinds import DATABASE, DATABASE_DB, DATABASE_USER, DOKS, MYSQL_CONFIG, VPC
+from tests.kinds import DATABASE, DATABASE_DB, DATABASE_USER, DOKS, MYSQL_CONFIG, NODE_POOL, VPC
 
 
 def test_one_vpc_in_the_stack_region(dev: Simulation) -> None:
@@ -29,24 +29,49 @@ def test_cluster_joins_the_vpc_with_vpc_native_subnets(dev: Simulation) -> None:
     ("stack", "size", "low", "high"),
     [("dev", "s-2vcpu-4gb", 2, 3), ("prod", "s-4vcpu-8gb", 2, 5)],
 )
-def test_default_node_pool_autoscales_within_the_stack_bounds(
+def test_the_apps_pool_autoscales_within_the_stack_bounds(
     stack: str, size: str, low: int, high: int, dev: Simulation, prod: Simulation
 ) -> None:
-    pool = {"dev": dev, "prod": prod}[stack].one(DOKS).value("nodePool")
-    assert pool["autoScale"] is True
-    assert (pool["minNodes"], pool["maxNodes"]) == (low, high)
-    assert pool["size"] == size
+    simulation = {"dev": dev, "prod": prod}[stack]
+    pool = simulation.one(NODE_POOL)
+    assert pool.value("autoScale") is True
+    assert (pool.value("minNodes"), pool.value("maxNodes")) == (low, high)
+    assert pool.value("size") == size
+    assert pool.value("name") == f"posts-{stack}-{size}"  # a new size is a new pool
+    assert pool.value("clusterId") == "cluster-doks-id"
     # A node_count would be sent on every pool update and reset the autoscaled pool to it
-    # (terraform-provider-digitalocean docs, kubernetes_cluster node_count).
-    assert "nodeCount" not in pool, "a fixed node count would fight the autoscaler"
-    assert "nodePool.nodeCount" in {"dev": dev, "prod": prod}[stack].one(DOKS).ignore_changes
+    # (terraform-provider-digitalocean docs, kubernetes_node_pool node_count).
+    assert pool.value("nodeCount") is None, "a fixed node count would fight the autoscaler"
+    assert pool.value("labels") == {"posts.dev/pool": "app"}
+    # Not protected: a new size replaces it, the new pool created before the old is deleted,
+    # whatever the provider asks (it asks to delete first for a resource named explicitly).
+    assert not pool.protect
+    assert (pool.delete_before_replace, pool.delete_before_replace_set) == (False, True)
+
+
+@pytest.mark.parametrize(("stack", "size"), [("dev", "s-2vcpu-4gb"), ("prod", "s-4vcpu-8gb")])
+def test_the_clusters_own_pool_is_small_and_keeps_its_size(
+    stack: str, size: str, dev: Simulation, prod: Simulation
+) -> None:
+    """The stack files keep the size their clusters were created with (`systemNodeSize`); a
+    new cluster's own pool is the smallest size DOKS takes."""
+    doks = {"dev": dev, "prod": prod}[stack].one(DOKS)
+    pool = doks.value("nodePool")
+    assert (pool["name"], pool["size"]) == (f"posts-{stack}-default", size)
+    assert (pool["autoScale"], pool["minNodes"], pool["maxNodes"]) == (True, 1, 1)
+    assert "nodeCount" not in pool
+    assert pool["labels"] == {"posts.dev/pool": "default"}
     # the provider adds its own default-pool tag and drops it when reading back
     assert "terraform:default-node-pool" not in pool["tags"]
+    fresh = run_stack(stack, {"systemNodeSize": None}).one(DOKS).value("nodePool")
+    assert fresh["size"] == "s-1vcpu-2gb"
 
 
 def test_autoscaling_bounds_follow_config() -> None:
-    pool = run_stack("dev", {"minNodes": "3", "maxNodes": "7"}).one(DOKS).value("nodePool")
-    assert (pool["minNodes"], pool["maxNodes"]) == (3, 7)
+    simulation = run_stack("dev", {"minNodes": "3", "maxNodes": "7"})
+    pool = simulation.one(NODE_POOL)
+    assert (pool.value("minNodes"), pool.value("maxNodes")) == (3, 7)
+    assert simulation.one(DOKS).value("nodePool")["maxNodes"] == 1  # not the app's
 
 
 def test_version_is_the_newest_patch_of_the_configured_minor(dev: Simulation) -> None:
@@ -56,24 +81,13 @@ def test_version_is_the_newest_patch_of_the_configured_minor(dev: Simulation) ->
 
 
 def test_auto_upgrades_and_autoscaling_cause_no_diff(dev: Simulation) -> None:
-    assert set(dev.one(DOKS).ignore_changes) == {"version", "nodePool.nodeCount"}
-
-
-def test_a_cluster_on_another_minor_is_reported_not_replaced(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The live version comes back from state (the mocks echo the input, so the check the
-    program applies to it is called directly): another minor warns, a newer patch is silent."""
-    import pulumi
-
-    from components.platform.cluster import _warn_if_minor_differs
-
-    warnings: list[str] = []
-    monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: warnings.append(message))
-    _warn_if_minor_differs("1.36.5-do.1", "1.36.")
-    assert warnings == []
-    _warn_if_minor_differs("1.37.0-do.0", "1.36.")
-    assert len(warnings) == 1 and "1.37.0-do.0" in warnings[0]
+    """The autoscaler owns the counts, DOKS the patch version; the cluster's own pool keeps the
+    upper bound it was created with (a stack from before the app's pool: its old maxNodes)."""
+    assert set(dev.one(DOKS).ignore_changes) == {
+        "version",
+        "nodePool.nodeCount",
+        "nodePool.maxNodes",
+    }
 
 
 def test_upgrades_maintenance_and_ha_are_explicit(dev: Simulation, prod: Simulation) -> None:

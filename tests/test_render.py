@@ -13,7 +13,7 @@ import yaml
 from offline import deploy_time
 from offline.cost import estimate
 from offline.dependencies import apply_order
-from offline.simulate import REPO, Simulation
+from offline.simulate import REPO, Simulation, run_stack
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +58,20 @@ def test_apply_order_puts_dependencies_first(dev: Simulation) -> None:
 
 
 def test_cost_at_min_and_max_nodes(dev: Simulation, prod: Simulation) -> None:
-    # dev: 2..3 x $24 nodes, $15 MySQL, $15 Valkey, $15 load balancer
-    assert (estimate(dev).total_min, estimate(dev).total_max) == (93.0, 117.0)
-    # prod: 2..5 x $48, HA $40, MySQL 2 x $60, Valkey 2 x $30, LB $15
-    assert (estimate(prod).total_min, estimate(prod).total_max) == (331.0, 475.0)
+    # dev: the cluster's own pool 1 x $24, the app's 2..3 x $24, $15 MySQL, $15 Valkey,
+    # $15 load balancer, $1 uptime check
+    assert (estimate(dev).total_min, estimate(dev).total_max) == (118.0, 142.0)
+    # prod: the cluster's own pool 1 x $48, the app's 2..5 x $48, HA $40, MySQL 2 x $60,
+    # Valkey 2 x $30, LB $15, $1 uptime check
+    assert (estimate(prod).total_min, estimate(prod).total_max) == (380.0, 524.0)
+    lines = [line.item for line in estimate(dev).lines]
+    assert lines[:2] == [
+        "nodes, cluster's own pool: s-2vcpu-4gb x 1..1",
+        "nodes, app's pool: s-2vcpu-4gb x 2..3",
+    ]
+    # A new stack's cluster gets the smallest size of its own pool: $12 a month.
+    fresh = run_stack("dev", {"systemNodeSize": None})
+    assert estimate(fresh).total_min == 106.0
 
 
 def test_the_render_does_not_depend_on_the_order_resources_were_registered_in(

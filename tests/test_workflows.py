@@ -658,3 +658,18 @@ def test_workflows_are_valid_for_github():
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_job_that_runs_the_tests_checks_out_the_whole_history():
+    """The end-to-end suite deploys the program of an earlier revision (`git archive`) and moves
+    that stack onto this one: a shallow checkout would fail it."""
+    checked = 0
+    for name in workflow_names():
+        for job_id, job in jobs(workflow(name)).items():
+            steps = job.get("steps") or []
+            if not any(squeeze(step.get("run")) == "./.ci/run" for step in steps):
+                continue
+            checkout = next(s for s in steps if action(s) == "actions/checkout")
+            assert (checkout.get("with") or {}).get("fetch-depth") == 0, f"{name}:{job_id}"
+            checked += 1
+    assert checked >= 3

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from offline.simulate import Simulation, run_stack
@@ -330,6 +332,23 @@ def test_probes_fit_each_process(dev: Simulation, workload: str, probe_kind: str
 
 
 @pytest.mark.parametrize("workload", DEPLOYMENTS)
+def test_readiness_and_liveness_stay_local_to_the_pod(dev: Simulation, workload: str) -> None:
+    """No probe reaches MySQL, Valkey or the app's routes: one database outage must not take
+    every pod out of the load balancer (docs/operations.md, "Readiness"). nginx and the api are
+    probed on their ports; an HTTP probe only where nothing is behind the server (the frontend's
+    static files); the worker by its own process."""
+    container = only_container(k8s(dev, DEPLOYMENT, workload))
+    for probe in (container["readinessProbe"], container["livenessProbe"]):
+        text = json.dumps(probe)
+        for far in ("health-check", "/api", "mysql", "redis", "25060", "25061", "artisan"):
+            assert far not in text, (workload, probe)
+        if "httpGet" in probe:
+            assert workload == "frontend" and probe["httpGet"]["path"] == "/"
+        if "tcpSocket" in probe:
+            assert probe["tcpSocket"]["port"] == container["ports"][0]["containerPort"]
+
+
+@pytest.mark.parametrize("workload", DEPLOYMENTS)
 def test_rolling_updates_never_drop_below_capacity(dev: Simulation, workload: str) -> None:
     strategy = k8s(dev, DEPLOYMENT, workload).value("spec.strategy")
     assert strategy["type"] == "RollingUpdate"
@@ -438,6 +457,7 @@ def test_egress_is_dns_databases_and_https_only(dev: Simulation) -> None:
         "worker",
         "scheduler",
         "migrate",
+        "restore-check",  # the restore drill's check (ops/restore_drill.py)
     }
     databases, https = php["egress"]
     assert databases["to"] == [{"ipBlock": {"cidr": "10.110.0.0/20"}}]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import pulumi
+import pulumi_digitalocean as digitalocean
 import pulumi_kubernetes as kubernetes
 
 from components.app.workloads.api import Api, api
@@ -63,6 +64,7 @@ class AppArgs:
     database: Connection
     cache: Connection
     provider: kubernetes.Provider
+    node_pool: digitalocean.KubernetesNodePool  # the app's pool: its pods run there only
 
 
 def content_hash(data: dict[str, str]) -> str:
@@ -137,6 +139,7 @@ class Application(pulumi.ComponentResource):
                 "posts.dev/config-hash": content_hash(settings_data),
                 "posts.dev/secret-hash": secret_hash,
             },
+            node_pool=args.node_pool.name,
         )
 
         self.config_map = kubernetes.core.v1.ConfigMap(
@@ -162,7 +165,9 @@ class Application(pulumi.ComponentResource):
             )
 
         # A release: its migration first, then every workload.
-        self.migrate = migrate_job(app, after=[self.config_map, self.secret])
+        # The Job names no pool, so it waits for the pool explicitly: its pod must not stay
+        # Pending while a new stack's pool is being built.
+        self.migrate = migrate_job(app, after=[self.config_map, self.secret, args.node_pool])
         after_migration: list[pulumi.Resource] = [self.migrate]
         self.api = api(app, after_migration)
         self.worker = worker(app, after_migration)

@@ -159,6 +159,7 @@ def pod_template(
     restart_policy: str = "Always",
     termination_grace_seconds: int = 30,
     spread: bool = False,
+    node_selector: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> dict[str, Any]:
     """The one pod template of every workload (the Deployments, the migrate Job, the scheduler's
     CronJob): its labels with the release, and the pod spec with the secure defaults."""
@@ -170,6 +171,8 @@ def pod_template(
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "containers": containers,
     }
+    if node_selector:
+        spec["nodeSelector"] = dict(node_selector)
     if image_pull_secrets:
         spec["imagePullSecrets"] = [{"name": name} for name in image_pull_secrets]
     if spread:

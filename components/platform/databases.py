@@ -13,11 +13,14 @@ from urllib.parse import quote
 import pulumi
 import pulumi_digitalocean as digitalocean
 
-from config.sections import DatabaseSettings, DataSettings, StackSettings
-
-# The application's database and user (the seed's names).
-DATABASE_NAME = "posts"
-USER_NAME = "posts-root"
+from config.sections import (
+    APP_DATABASE,
+    APP_USER,
+    DatabaseSettings,
+    DataSettings,
+    Restore,
+    StackSettings,
+)
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,13 @@ def _database_cluster(
     database: DatabaseSettings,
     parent: pulumi.Resource,
     eviction_policy: str | None = None,
+    storage_autoscale: digitalocean.DatabaseClusterStorageAutoscaleArgs | None = None,
+    restore: Restore | None = None,
 ) -> digitalocean.DatabaseCluster:
-    """The managed cluster itself, in the VPC, sized and maintained as configured."""
+    """The managed cluster itself, in the VPC, sized and maintained as configured; with
+    `restore`, created from that backup instead of empty."""
     stack, data = args.stack, args.data
+    tags = [*stack.tags, *([restore.tag] if restore else [])]
     return digitalocean.DatabaseCluster(
         f"{name}-cluster",
         name=f"{stack.name_prefix}-{database.engine}",
@@ -58,8 +65,23 @@ def _database_cluster(
                 day=data.maintenance_day, hour=f"{data.maintenance_hour}:00"
             )
         ],
-        tags=list(stack.tags),
-        opts=pulumi.ResourceOptions(parent=parent, protect=stack.protect),
+        storage_autoscale=storage_autoscale,
+        backup_restore=(
+            digitalocean.DatabaseClusterBackupRestoreArgs(
+                database_name=restore.source, backup_created_at=restore.backup_created_at or None
+            )
+            if restore
+            else None
+        ),
+        tags=tags,
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            protect=stack.protect,
+            # DigitalOcean restores only when it creates the cluster; afterwards the setting
+            # says where the data began and changes nothing (config/cloud.py refuses it on a
+            # cluster that exists and was not restored from it).
+            ignore_changes=["backupRestore"] if restore else None,
+        ),
     )
 
 
@@ -84,8 +106,8 @@ def _firewall(
 class MysqlDatabase(pulumi.ComponentResource):
     cluster: digitalocean.DatabaseCluster
     port: pulumi.Output[int]
-    database: digitalocean.DatabaseDb
-    user: digitalocean.DatabaseUser
+    database: digitalocean.DatabaseDb | None  # None when restored: the backup brought it
+    user: digitalocean.DatabaseUser | None  # likewise
     firewall: digitalocean.DatabaseFirewall
     private_host: pulumi.Output[str]
     connection_url: pulumi.Output[str]  # secret
@@ -94,38 +116,66 @@ class MysqlDatabase(pulumi.ComponentResource):
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("posts:platform:MysqlDatabase", name, None, opts)
-        self.cluster = _database_cluster(name, args, args.data.mysql, self)
+        backups = args.data.backups
+        autoscale = backups.storage_autoscale
+        self.cluster = _database_cluster(
+            name,
+            args,
+            args.data.mysql,
+            self,
+            # Sent whether on or off: left out, turning it off would leave it on.
+            storage_autoscale=digitalocean.DatabaseClusterStorageAutoscaleArgs(
+                enabled=autoscale.enabled,
+                threshold_percent=autoscale.threshold_percent,
+                increment_gib=autoscale.increment_gib,
+            ),
+            restore=backups.restore,
+        )
         # sql_require_primary_key is managed explicitly so the stack states the choice;
-        # DigitalOcean needs primary keys for replication to standby nodes and backups.
+        # DigitalOcean needs primary keys for replication to standby nodes and backups. The
+        # daily backup's time and how long binlogs stay are the stack's too.
         self.config = digitalocean.DatabaseMysqlConfig(
             f"{name}-config",
             cluster_id=self.cluster.id,
             sql_require_primary_key=args.data.mysql_require_primary_key,
+            backup_hour=backups.hour,
+            backup_minute=backups.minute,
+            binlog_retention_period=backups.binlog_retention_seconds,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.database = digitalocean.DatabaseDb(
-            f"{name}-db",
-            cluster_id=self.cluster.id,
-            name=DATABASE_NAME,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.stack.protect),
-        )
-        self.user = digitalocean.DatabaseUser(
-            f"{name}-user",
-            cluster_id=self.cluster.id,
-            name=USER_NAME,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self.database = None
+        self.user = None
+        if backups.restore is None:
+            self.database = digitalocean.DatabaseDb(
+                f"{name}-db",
+                cluster_id=self.cluster.id,
+                name=APP_DATABASE,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.stack.protect),
+            )
+            self.user = digitalocean.DatabaseUser(
+                f"{name}-user",
+                cluster_id=self.cluster.id,
+                name=APP_USER,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            user_name, password = self.user.name, self.user.password
+            database_name: pulumi.Input[str] = self.database.name
+        else:
+            # Restored from a backup, the cluster already holds the app's database and user
+            # (config/cloud.py checked that the source does): the program takes them as they
+            # are, with the user's password as DigitalOcean lists it, and creates neither.
+            restored_user = digitalocean.get_database_user_output(
+                cluster_id=self.cluster.id, name=APP_USER, opts=pulumi.InvokeOptions(parent=self)
+            )
+            user_name, password = restored_user.name, restored_user.password
+            database_name = APP_DATABASE
         self.firewall = _firewall(name, self.cluster.id, args, self)
 
         self.private_host = self.cluster.private_host.apply(lambda host: host or "")
         self.port = self.cluster.port
         self.connection_url = pulumi.Output.secret(
             pulumi.Output.all(
-                self.user.name,
-                self.user.password,
-                self.cluster.private_host,
-                self.cluster.port,
-                self.database.name,
+                user_name, password, self.cluster.private_host, self.cluster.port, database_name
             ).apply(
                 lambda v: mysql_url(user=v[0], password=v[1], host=v[2], port=v[3], database=v[4])
             )

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 
 from components.app import pods
-from components.labels import labels
+from components.labels import DOKS_POOL_LABEL, POOL_ROLE_LABEL, labels
 from config.sections import AppSettings
 
 CONFIG_MAP = "posts"
@@ -34,6 +34,7 @@ class AppContext:
     namespace: kubernetes.core.v1.Namespace
     pull_secrets: list[str]
     rollout_annotations: dict[str, pulumi.Input[str]]
+    node_pool: pulumi.Input[str]  # the name of the app's node pool (from the pool itself)
 
     def opts(self, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
         """Objects use the cluster's provider and wait for the namespace they live in."""
@@ -67,15 +68,28 @@ class AppContext:
         )
 
     def pod_template(
-        self, workload: str, component: str, containers: list[dict[str, Any]], **options: Any
+        self,
+        workload: str,
+        component: str,
+        containers: list[dict[str, Any]],
+        *,
+        follow_pool: bool = True,
+        **options: Any,
     ) -> dict[str, Any]:
-        """The pod template of a workload of this release (`pods.pod_template`)."""
+        """The pod template of a workload of this release (`pods.pod_template`), on the app's
+        pools only: never on the cluster's own pool. `follow_pool`: on the app's pool of this
+        config by name, so that a new nodeSize rolls the workload onto the new pool before the
+        old one is deleted (and the pods wait for the pool to exist)."""
+        selector: dict[str, pulumi.Input[str]] = {POOL_ROLE_LABEL: "app"}
+        if follow_pool:
+            selector[DOKS_POOL_LABEL] = self.node_pool
         return pods.pod_template(
             workload,
             component,
             containers,
             version=self.settings.image_tag,
             image_pull_secrets=self.pull_secrets,
+            node_selector=selector,
             **options,
         )
 

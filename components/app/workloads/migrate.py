@@ -42,8 +42,10 @@ def migrate_job(app: AppContext, after: list[pulumi.Resource]) -> kubernetes.bat
             "activeDeadlineSeconds": settings.migrate_timeout_seconds,
             # No ttlSecondsAfterFinished: if Kubernetes deleted the finished Job, Pulumi
             # would see it gone and run the migration again.
+            # On any of the app's pools, not the one of this config by name: a new nodeSize
+            # would otherwise replace the Job and run the release's migration again.
             "template": app.pod_template(
-                "migrate", "migration", [container], restart_policy="Never"
+                "migrate", "migration", [container], restart_policy="Never", follow_pool=False
             ),
         },
         opts=pulumi.ResourceOptions.merge(

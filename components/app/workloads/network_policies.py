@@ -11,6 +11,11 @@ import pulumi_kubernetes as kubernetes
 from components.app.workloads.context import HTTP_PORT, PHP_FPM_PORT, AppContext
 from components.labels import PART_OF, selector
 
+# The pods that talk to MySQL and Valkey: the app's PHP workloads, and the restore drill's
+# check (ops/restore_drill.py), which reaches a MySQL cluster restored into the same VPC.
+RESTORE_CHECK = "restore-check"
+DATABASE_CLIENTS = ["api", "worker", "scheduler", "migrate", RESTORE_CHECK]
+
 
 def _network_policy(
     app: AppContext, policy_name: str, spec: dict[str, Any]
@@ -36,7 +41,7 @@ def network_policies(
             {
                 "key": "app.kubernetes.io/name",
                 "operator": "In",
-                "values": ["api", "worker", "scheduler", "migrate"],
+                "values": DATABASE_CLIENTS,
             },
             {"key": "app.kubernetes.io/part-of", "operator": "In", "values": [PART_OF]},
         ]
