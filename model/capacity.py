@@ -347,6 +347,17 @@ def nodes_needed(node_size: str, pods: Sequence[Pod]) -> int | None:
     return high
 
 
+def requested_by(pods: Sequence[Pod]) -> tuple[int, int]:
+    """(CPU millicores, memory bytes) the pods request together."""
+    return sum(p.cpu_millicores for p in pods), sum(p.memory_bytes for p in pods)
+
+
+def pool_allocatable(node_size: str, nodes: int) -> tuple[int, int]:
+    """(CPU millicores, memory bytes) a pool of `nodes` nodes of the size offers pods."""
+    one = node_allocatable(node_size)
+    return one.cpu_millicores * nodes, one.memory_bytes * nodes
+
+
 @dataclass(frozen=True)
 class Outcome:
     """One scenario on one node count."""
@@ -383,14 +394,10 @@ class Outcome:
             *(p for node in self.placement.nodes for p in node if not p.system),
             *(p for p in self.placement.unscheduled if not p.system),
         ]
-        return (
-            sum(p.cpu_millicores for p in everything),
-            sum(p.memory_bytes for p in everything),
-        )
+        return requested_by(everything)
 
     def allocatable(self) -> tuple[int, int]:
-        one = node_allocatable(self.node_size)
-        return one.cpu_millicores * self.nodes, one.memory_bytes * self.nodes
+        return pool_allocatable(self.node_size, self.nodes)
 
     def headroom_percent(self) -> tuple[float, float]:
         (cpu, memory), (cpu_total, memory_total) = self.requested(), self.allocatable()
@@ -448,14 +455,10 @@ class SystemPoolOutcome:
         """(CPU millicores, memory bytes): DaemonSets on each node, DOKS's Deployments placed."""
         placed = [p for node in self.placement.nodes for p in node]
         everything = [*(daemonset_pods() * self.nodes), *placed]
-        return (
-            sum(p.cpu_millicores for p in everything),
-            sum(p.memory_bytes for p in everything),
-        )
+        return requested_by(everything)
 
     def allocatable(self) -> tuple[int, int]:
-        one = node_allocatable(self.node_size)
-        return one.cpu_millicores * self.nodes, one.memory_bytes * self.nodes
+        return pool_allocatable(self.node_size, self.nodes)
 
 
 def assess_system_pool(plan: Plan) -> SystemPoolOutcome:
