@@ -7,11 +7,15 @@ Runs `pulumi preview --refresh --expect-no-changes --diff --json` for STACK in t
 at DIR (default: this repository). The refresh reads every resource as it is now; the preview
 compares that with the program. Nothing is changed and nothing is written to the state.
 
-Exit status: 0 clean; 1 drift, with a short report naming each drifted resource (type, name,
-each changed property with its live and its declared value); 2 any other failure, with the
-CLI's error. Values the engine holds as secrets print as [secret], as do the values of a
-Kubernetes Secret and, anywhere in the report, the values of credential variables of the
-environment. `--json FILE` also writes the result as JSON, which `ops.drift_issue` reads.
+A resource that matches the program but is not ready at this moment (a Deployment still rolling
+out or scaling up: the Kubernetes provider's read reports it unready, and the engine then plans an
+update with no changed property, to wait for it again) is not drift: the report lists it apart.
+
+Exit status: 0 clean (not-ready resources included); 1 drift, with a short report naming each
+drifted resource (type, name, each changed property with its live and its declared value); 2 any
+other failure, with the CLI's error. Values the engine holds as secrets print as [secret], as do
+the values of a Kubernetes Secret and, anywhere in the report, the values of credential variables
+of the environment. `--json FILE` also writes the result as JSON, which `ops.drift_issue` reads.
 """
 
 from __future__ import annotations
@@ -146,11 +150,28 @@ class Drifted:
 
 
 @dataclass(frozen=True)
+class NotReady:
+    """A resource that matches the program but that the provider's read found not ready: the
+    engine plans an update with no changed property for it, only to await it again."""
+
+    urn: str
+    type: str
+    name: str
+    reasons: tuple[str, ...] = ()
+
+    def describe(self) -> list[str]:
+        lines = [f"  {display_type(self.type)} {self.name}"]
+        lines += [f"    {reason}" for reason in self.reasons]
+        return lines
+
+
+@dataclass(frozen=True)
 class DriftResult:
     stack: str
     status: str  # clean, drift, error
     resources: tuple[Drifted, ...] = ()
     errors: tuple[str, ...] = ()
+    not_ready: tuple[NotReady, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -158,7 +179,8 @@ class DriftResult:
 
     def report(self) -> str:
         if self.status == "clean":
-            return f"Stack {self.stack}: no drift; every resource matches the program.\n"
+            text = f"Stack {self.stack}: no drift; every resource matches the program.\n"
+            return text + self._not_ready_report()
         if self.status == "error":
             lines = [f"Stack {self.stack}: the drift check failed (no verdict):"]
             lines += [_indent(error) for error in self.errors]
@@ -180,6 +202,18 @@ class DriftResult:
             "Next: docs/drift.md (`pulumi up --refresh` restores the declared state, except in"
             " the cases listed there).",
         ]
+        return "\n".join(lines) + "\n" + self._not_ready_report()
+
+    def _not_ready_report(self) -> str:
+        if not self.not_ready:
+            return ""
+        lines = [
+            "",
+            "Not ready at the time of the check (not drift: each matches the program; a rollout"
+            " or a scale-up in progress, or pods that do not start):",
+        ]
+        for resource in self.not_ready:
+            lines += resource.describe()
         return "\n".join(lines) + "\n"
 
     def as_json(self) -> dict[str, Any]:
@@ -208,6 +242,10 @@ class DriftResult:
                 for r in self.resources
             ],
             "errors": list(self.errors),
+            "notReady": [
+                {"urn": r.urn, "type": r.type, "name": r.name, "reasons": list(r.reasons)}
+                for r in self.not_ready
+            ],
             "report": self.report(),
         }
 
@@ -240,7 +278,16 @@ class DriftResult:
             for r in document.get("resources") or []
         )
         errors = tuple(str(e) for e in document.get("errors") or [])
-        return DriftResult(stack, status, resources, errors)
+        not_ready = tuple(
+            NotReady(
+                urn=str(r["urn"]),
+                type=str(r["type"]),
+                name=str(r["name"]),
+                reasons=tuple(str(reason) for reason in r.get("reasons") or []),
+            )
+            for r in document.get("notReady") or []
+        )
+        return DriftResult(stack, status, resources, errors, not_ready)
 
 
 @dataclass
@@ -293,20 +340,27 @@ def interpret(
     if not isinstance(document, dict):
         reason = _tail(stderr) or f"pulumi exited {returncode} and printed no result"
         return DriftResult(stack, "error", errors=(redact(reason),))
-    resources = drifted_resources(document, redact)
+    resources, not_ready = drifted_resources(document, redact)
     errors = tuple(redact(error) for error in diagnostic_errors(document))
     if resources:
-        return DriftResult(stack, "drift", resources, errors)
+        return DriftResult(stack, "drift", resources, errors, not_ready)
+    if not_ready and not errors:
+        # `--expect-no-changes` fails on the empty updates planned for them: that is no drift.
+        return DriftResult(stack, "clean", not_ready=not_ready)
     if returncode != 0 or errors:
         reasons = errors or (redact(_tail(stderr) or f"pulumi exited {returncode}"),)
         return DriftResult(stack, "error", errors=reasons)
     return DriftResult(stack, "clean")
 
 
-def drifted_resources(document: Mapping[str, Any], redact: Redactor) -> tuple[Drifted, ...]:
+def drifted_resources(
+    document: Mapping[str, Any], redact: Redactor
+) -> tuple[tuple[Drifted, ...], tuple[NotReady, ...]]:
+    """The resources that differ from the program, and those that only are not ready."""
     steps = [step for step in document.get("steps") or [] if isinstance(step, dict)]
     replaced = {step.get("urn") for step in steps if step.get("op") == "replace"}
     found: dict[str, Drifted] = {}
+    not_ready: dict[str, NotReady] = {}
     for step in steps:
         op, urn = str(step.get("op", "")), str(step.get("urn", ""))
         if op in UNCHANGED_OPS:
@@ -319,8 +373,22 @@ def drifted_resources(document: Mapping[str, Any], redact: Redactor) -> tuple[Dr
             continue
         resource_type, name = urn_type_and_name(urn)
         changes = tuple(step_changes(step, resource_type, redact))
+        if op == "update" and not changes:
+            # The engine's update of a resource with initialization errors and no diff.
+            reasons = init_errors(step, redact)
+            not_ready[urn] = NotReady(urn, resource_type, name, reasons)
+            continue
         found[urn] = Drifted(urn, resource_type, name, op, changes)
-    return tuple(found.values())
+    return tuple(found.values()), tuple(not_ready.values())
+
+
+def init_errors(step: Mapping[str, Any], redact: Redactor) -> tuple[str, ...]:
+    """Why the provider found the resource not ready, as the refreshed state records it."""
+    old = step.get("oldState") or {}
+    reasons = [
+        redact(" ".join(_clean_message(str(e)).splitlines())) for e in old.get("initErrors") or []
+    ]
+    return tuple(reason for reason in reasons if reason)
 
 
 def step_changes(step: Mapping[str, Any], resource_type: str, redact: Redactor) -> list[Change]:

@@ -206,6 +206,47 @@ def test_a_clean_preview_is_clean():
     assert "no drift" in result.report()
 
 
+def scaling_api() -> dict[str, Any]:
+    """What the engine plans for a Deployment the provider's refresh found not ready (the
+    autoscaler adding pods that are not Ready yet): an update with no changed property, the
+    read's reasons in the state as initErrors."""
+    api = f"{APP}$kubernetes:apps/v1:Deployment::app-deployment-api"
+    live: dict[str, Any] = {"spec": {"template": {"spec": {}}}}
+    unready = step("update", api, None, old_inputs=live, old_outputs=live, new_inputs=live)
+    unready["oldState"]["initErrors"] = [
+        "Minimum number of Pods to consider the application live was not attained",
+        "1 Pods failed to run because: [ContainerCreating]",
+    ]
+    return unready
+
+
+def test_a_deployment_that_is_not_ready_is_not_drift_but_is_listed_apart():
+    # `--expect-no-changes` fails (exit 255) on the empty update; the verdict is still clean.
+    result = interpret("dev", 255, preview(scaling_api()), "error: no changes were expected", {})
+    assert (result.status, result.exit_code, result.resources) == ("clean", 0, ())
+    (unready,) = result.not_ready
+    assert (unready.type, unready.name) == ("kubernetes:apps/v1:Deployment", "app-deployment-api")
+    report = result.report()
+    assert "no drift" in report and "Not ready at the time of the check" in report
+    assert "app-deployment-api" in report and "ContainerCreating" in report
+    again = DriftResult.from_json(json.loads(json.dumps(result.as_json())))
+    assert again == result
+
+
+def test_a_not_ready_resource_beside_drift_keeps_the_verdict_drift():
+    result = interpret("dev", 255, preview(scaled_nginx(), scaling_api()), "", {})
+    assert (result.status, result.exit_code) == ("drift", 1)
+    assert [r.name for r in result.resources] == ["app-deployment-nginx"]
+    assert [r.name for r in result.not_ready] == ["app-deployment-api"]
+    assert "Not ready at the time of the check" in result.report()
+
+
+def test_a_not_ready_resource_does_not_hide_a_failed_preview():
+    diagnostics = [{"severity": "error", "message": "error: cannot reach the cluster"}]
+    result = interpret("dev", 255, preview(scaling_api(), diagnostics=diagnostics), "", {})
+    assert (result.status, result.exit_code) == ("error", 2)
+
+
 def test_a_scaled_deployment_is_named_with_the_property_and_both_values():
     result = interpret("dev", 7, preview(scaled_nginx()), "error: no changes were expected", {})
     assert (result.status, result.exit_code) == ("drift", 1)
