@@ -53,8 +53,7 @@ def test_alerts_are_created_a_threshold_change_updates_in_place_and_a_refresh_fi
     assert len(nodes) == sum(pool["count"] for pool in cluster["node_pools"]) > 0
 
     since = len(env.standin.requests())
-    env.workspace.set_config("nodeCpuPercent", "70")
-    env.workspace.set_config("uptimeLatencyMs", "1500")
+    env.workspace.set_configs({"nodeCpuPercent": "70", "uptimeLatencyMs": "1500"})
     try:
         env.up()
         changed = sorted(

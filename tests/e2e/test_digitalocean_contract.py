@@ -620,14 +620,15 @@ def test_the_real_provider_round_trip_keeps_the_contract(
         program="tests.e2e.digitalocean.program",
     )
     project.init_stack()
-    for key, value in (
-        ("imageTag", "3f9c2e7"),
-        ("protectResources", "false"),
-        ("appPool", "true"),
-        ("withMonitoring", "true"),
-        ("version", "1.35.7-do.1"),
-    ):
-        project.set_config(key, value)
+    project.set_configs(
+        {
+            "imageTag": "3f9c2e7",
+            "protectResources": "false",
+            "appPool": "true",
+            "withMonitoring": "true",
+            "version": "1.35.7-do.1",
+        }
+    )
     project.pulumi("up", "--yes", "--skip-preview")
     no_changes(project)
 

@@ -7,7 +7,8 @@ copy of this working tree with no ignored files (no `build/`, no caches), `../sh
 as beside this checkout, and only what installs slowly shared with the checkout: the virtualenvs
 and Prism's node_modules (installed by ./scripts/test and ./scripts/e2e before this runs). A
 pytest command is started with `--setup-plan` (collection, selection, workers and their
-temporary folders, no fixture run), any other with `--help`.
+temporary folders, no fixture run), any other with `--help`. The end-to-end suite's workers
+start once, inside `./scripts/test`; each `./scripts/e2e` selection is checked in one process.
 
 Here, not in the fast suite: starting the end-to-end suite needs its toolchain and Prism, which
 ./scripts/e2e ensures before this suite runs.
@@ -34,6 +35,10 @@ INSTALLED = (".venv-checkov", "policy/venv", "tests/e2e/digitalocean/prism/node_
 def started(command: str) -> list[str]:
     """The command as documented, made to start and stop: `--setup-plan` or `--help`."""
     words = shlex.split(command, comments=True)
+    if words[0] == "./scripts/e2e":
+        # In one process: `./scripts/test --setup-plan` already starts the end-to-end suite's
+        # seven workers (each collects the whole suite: 15 to 20 CPU-seconds a start).
+        return [*words, "--setup-plan", "-n", "0"]
     if words[0] in PYTEST_COMMANDS:
         return [*words, "--setup-plan"]
     if words[0] == ".venv/bin/python":
@@ -65,7 +70,7 @@ def fresh_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_entry_commands_to_start_are_found():
     commands = entry_commands()
     assert ("./scripts/test", "--setup-plan") in commands
-    assert ("./scripts/e2e", "-k", "release", "--setup-plan") in commands
+    assert ("./scripts/e2e", "-k", "release", "--setup-plan", "-n", "0") in commands
     assert ("./scripts/bench", "--engine", "--help") in commands
     assert len(commands) >= 8
 

@@ -25,8 +25,7 @@ def test_a_stack_starts_from_a_backup_and_restore_from_is_refused_where_it_would
     standin.take_backup(source_id)
 
     copy: CloudStack = cloud("copy")
-    copy.workspace.set_config("restoreFrom", "posts-origin-mysql")
-    copy.workspace.set_config("restoreBackup", older)
+    copy.workspace.set_configs({"restoreFrom": "posts-origin-mysql", "restoreBackup": older})
     since = len(standin.requests())
     copy.up()
     (create,) = [

@@ -49,12 +49,9 @@ class CloudStack:
             program=DIGITALOCEAN_PROGRAM,
         )
         workspace.init_stack()
-        for key, value in (
-            ("imageTag", "3f9c2e7"),
-            ("hostname", f"{name}.{DOMAIN}"),
-            ("dnsDomain", DOMAIN),
-        ):
-            workspace.set_config(key, value)
+        workspace.set_configs(
+            {"imageTag": "3f9c2e7", "hostname": f"{name}.{DOMAIN}", "dnsDomain": DOMAIN}
+        )
         return cls(name, workspace, standin)
 
     @property

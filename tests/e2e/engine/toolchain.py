@@ -88,6 +88,9 @@ class Toolchain:
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
             # Only the plugins in PULUMI_HOME: never a pulumi-resource-* found on PATH.
             "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
+            # The Python language host runs `python -m pip list` before every program run; pip's
+            # weekly check for a newer pip would wait on the network (here: minutes, offline).
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         }
 
     def prepare_pulumi_home(self, pulumi_home: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import time
@@ -44,6 +45,9 @@ class Run:
     stderr: str
     seconds: float
     events: list[dict[str, Any]] = field(default_factory=list)
+    # CPU time of the command's whole process tree (CLI, plugins, language host, program), as
+    # the test process's reaped children account it.
+    cpu_seconds: float = 0.0
 
     @property
     def output(self) -> str:
@@ -55,7 +59,8 @@ class Run:
         out = self.stdout if limit is None else self.stdout[-limit:]
         err = self.stderr if limit is None else self.stderr[-limit:]
         return (
-            f"`pulumi {' '.join(self.argv)}` exited {self.returncode} after {self.seconds:.1f} s\n"
+            f"`pulumi {' '.join(self.argv)}` exited {self.returncode} after {self.seconds:.1f} s"
+            f" ({self.cpu_seconds:.1f} CPU-s)\n"
             f"--- stdout\n{out}\n--- stderr\n{err}"
         )
 
@@ -68,10 +73,12 @@ class Command:
     returncode: int
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0  # as Run's
 
     def describe(self) -> str:
         return (
-            f"`{' '.join(self.argv)}` exited {self.returncode}\n--- stdout\n{self.stdout}"
+            f"`{' '.join(self.argv)}` exited {self.returncode} ({self.cpu_seconds:.1f} CPU-s)"
+            f"\n--- stdout\n{self.stdout}"
             f"\n--- stderr\n{self.stderr}"
         )
 
@@ -169,7 +176,7 @@ class Workspace:
         event_log = self.logs / f"events-{self._runs:03d}.jsonl"
         if events:
             args += ["--event-log", str(event_log)]
-        started = time.monotonic()
+        started, cpu_before = time.monotonic(), _children_cpu()
         result = subprocess.run(
             ["pulumi", *args],
             cwd=self.project,
@@ -185,6 +192,7 @@ class Workspace:
             stderr=result.stderr,
             seconds=time.monotonic() - started,
             events=list(read_events(event_log)) if events else [],
+            cpu_seconds=_children_cpu() - cpu_before,
         )
         (self.logs / f"run-{self._runs:03d}.log").write_text(run.describe(limit=None))
         if check and run.returncode != 0:
@@ -207,6 +215,7 @@ class Workspace:
     def operator(self, script: str, *argv: str) -> Command:
         """`scripts/<script> <stack> ...` as an operator runs it, against this project."""
         command = [str(REPO / "scripts" / script), self.stack, *argv]
+        cpu_before = _children_cpu()
         completed = subprocess.run(
             [*command, "--cwd", str(self.project)],
             env=self.env,
@@ -215,7 +224,13 @@ class Workspace:
             check=False,
             timeout=900,
         )
-        run = Command(command, completed.returncode, completed.stdout, completed.stderr)
+        run = Command(
+            command,
+            completed.returncode,
+            completed.stdout,
+            completed.stderr,
+            _children_cpu() - cpu_before,
+        )
         self._runs += 1
         (self.logs / f"{script}-{self._runs:03d}.log").write_text(run.describe())
         return run
@@ -224,11 +239,18 @@ class Workspace:
         """`pulumi stack init` with the passphrase provider and the given secrets, as "First
         deploy" in docs/delivery.md says."""
         self.pulumi("stack", "init", "--secrets-provider", "passphrase")
-        for key, value in secrets.items():
-            self.pulumi("config", "set", "--secret", key, value)
+        self.set_configs(secrets, secret=True)
 
     def set_config(self, key: str, value: str, *, secret: bool = False) -> None:
         self.pulumi("config", "set", *(["--secret"] if secret else []), key, value)
+
+    def set_configs(self, values: Mapping[str, str], *, secret: bool = False) -> None:
+        """Several keys in one command (`pulumi config set-all`): what as many `config set`
+        would write, for one start of the CLI instead of one per key."""
+        flag = "--secret" if secret else "--plaintext"
+        pairs = [argument for key, value in values.items() for argument in (flag, f"{key}={value}")]
+        if pairs:
+            self.pulumi("config", "set-all", *pairs)
 
     def remove_config(self, key: str) -> None:
         self.pulumi("config", "rm", key)
@@ -246,6 +268,11 @@ class Workspace:
     def resources(self) -> list[dict[str, Any]]:
         deployment = self.state().get("deployment") or {}
         return list(deployment.get("resources") or [])
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def read_events(path: Path) -> Iterator[dict[str, Any]]:

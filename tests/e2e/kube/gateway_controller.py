@@ -37,12 +37,14 @@ from __future__ import annotations
 
 import argparse
 import base64
+import http.client
 import json
 import signal
 import ssl
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -62,11 +64,15 @@ RESYNC_SECONDS = 30.0  # otherwise
 JSONObject = dict[str, Any]
 
 
-@dataclass(frozen=True)
 class ApiServer:
-    server: str
-    token: str
-    context: ssl.SSLContext
+    """The API server, over one kept-alive HTTPS connection (a new TLS handshake for each of the
+    few calls of every round made this loop and its API server busy in an idle environment)."""
+
+    def __init__(self, server: str, token: str, context: ssl.SSLContext) -> None:
+        self.server = server
+        self.token = token
+        self.context = context
+        self._connection: http.client.HTTPSConnection | None = None
 
     @classmethod
     def from_kubeconfig(cls, path: Path) -> ApiServer:
@@ -78,15 +84,41 @@ class ApiServer:
         )
         return cls(server=cluster["server"], token=user["token"], context=context)
 
+    def _connect(self) -> http.client.HTTPSConnection:
+        if self._connection is None:
+            url = urllib.parse.urlsplit(self.server)
+            self._connection = http.client.HTTPSConnection(
+                url.hostname or "127.0.0.1", url.port, context=self.context, timeout=10
+            )
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
     def request(self, method: str, path: str, body: JSONObject | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.server + path, data=data, method=method)
-        request.add_header("Authorization", f"Bearer {self.token}")
-        request.add_header("Accept", "application/json")
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
         if data is not None:
-            request.add_header("Content-Type", "application/merge-patch+json")
-        with urllib.request.urlopen(request, context=self.context, timeout=10) as response:
-            return json.loads(response.read())
+            headers["Content-Type"] = "application/merge-patch+json"
+        for attempt in (1, 2):
+            connection = self._connect()
+            try:
+                connection.request(method, path, body=data, headers=headers)
+                response = connection.getresponse()
+                payload = response.read()
+                break
+            except (http.client.HTTPException, OSError):
+                # The server closed the kept-alive connection (or restarted): once more, anew.
+                self.close()
+                if attempt == 2:
+                    raise
+        if response.status >= 400:
+            raise urllib.error.HTTPError(
+                self.server + path, response.status, response.reason, response.headers, None
+            )
+        return json.loads(payload)
 
     def items(self, path: str) -> list[JSONObject]:
         return list(self.request("GET", path)["items"])
@@ -401,6 +433,14 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _certificate_refs(gateway: JSONObject) -> list[JSONObject]:
+    return [
+        ref
+        for listener in gateway["spec"].get("listeners") or []
+        for ref in (listener.get("tls") or {}).get("certificateRefs") or []
+    ]
+
+
 def _patch_status(api: ApiServer, path: str, status: JSONObject) -> bool:
     try:
         api.request("PATCH", path, {"status": status})
@@ -447,9 +487,16 @@ def reconcile_once(
         (s["metadata"]["namespace"], s["metadata"]["name"]): s
         for s in api.items("/api/v1/services")
     }
-    secrets = {
-        (s["metadata"]["namespace"], s["metadata"]["name"]): s for s in api.items("/api/v1/secrets")
-    }
+    # Secrets only when a listener refers to a certificate (TLS on): listing every Secret of the
+    # cluster each second is the API server's most expensive call here.
+    secrets = (
+        {
+            (s["metadata"]["namespace"], s["metadata"]["name"]): s
+            for s in api.items("/api/v1/secrets")
+        }
+        if any(_certificate_refs(g) for g in live)
+        else {}
+    )
     now = _now()
     written = 0
     for gateway in live:
@@ -528,7 +575,13 @@ def main(argv: list[str] | None = None) -> int:
         try:
             balancers = load_digitalocean(args.digitalocean, api.server)
             reconcile_once(api, args.address, balancers, sync)
-        except (urllib.error.URLError, OSError, KeyError, ValueError) as error:
+        except (
+            urllib.error.URLError,
+            http.client.HTTPException,
+            OSError,
+            KeyError,
+            ValueError,
+        ) as error:
             print(f"gateway controller: {error!r}", file=sys.stderr, flush=True)
         time.sleep(args.interval)
     return 0
