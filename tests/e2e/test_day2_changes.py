@@ -138,12 +138,11 @@ class BudgetWatch(Watch):
     pods it requires), sampled from a thread while a change runs."""
 
     def __init__(self, env: StackEnvironment) -> None:
-        super().__init__()
-        self.env = env
+        super().__init__(env.control_plane.kubeconfig)
         self.least: dict[str, int] = {}
 
     def sample(self) -> None:
-        for budget in self.env.kubectl_json("get", "pdb", "-n", NAMESPACE)["items"]:
+        for budget in self.list(f"/apis/policy/v1/namespaces/{NAMESPACE}/poddisruptionbudgets"):
             status = budget.get("status") or {}
             margin = int(status.get("currentHealthy", 0)) - int(status.get("desiredHealthy", 0))
             name = budget["metadata"]["name"]
