@@ -31,11 +31,12 @@ CLOUD_TOKEN = "dop_v1_" + "facade" * 10 + "0123"
 # `[prod]` (the stack's environment: `dev_env`, `prod_env`, or `env` over both); `[drift]` and
 # `[rollouts]` (a dev and a prod stack of their own for the drift and failed-rollout scenarios,
 # the longest of each stack's: on the stack's own environment they made its worker the last to
-# finish); `[digitalocean]` (the DigitalOcean-only fault scenarios, on their own stand-in);
-# `[pools]` (day-2 changes on a dev stack of their own, deployed from an earlier revision);
-# anything else brings its own pieces (contract, control plane, capacity, order check). Each
-# group is one unit of work for one worker, so its tests run alone and in file order, as in one
-# process. xdist's own `xdist_group` marks cannot do this with pytest 9 (xdist 3.8.0 renames
+# finish; the restore drill runs on the drift group's stack for the same reason);
+# `[digitalocean]` (the DigitalOcean-only fault scenarios, on their own stand-in); `[pools]`
+# (day-2 changes on a dev stack of their own, deployed from an earlier revision); anything else
+# brings its own pieces (contract, control plane, capacity, order check). Each group is one unit
+# of work for one worker, so its tests run alone and in file order, as in one process. xdist's
+# own `xdist_group` marks cannot do this with pytest 9 (xdist 3.8.0 renames
 # `item._nodeid`, which pytest 9 no longer reads); this scheduler reads the node id's parameter.
 GROUPS = ("dev", "prod", "drift", "rollouts", "digitalocean", "pools")
 SELF_CONTAINED = "self-contained"
@@ -98,7 +99,8 @@ def prod_env(request: pytest.FixtureRequest, environments: Environments) -> Stac
 
 @pytest.fixture(scope="session", params=["drift"])
 def drift_env(request: pytest.FixtureRequest, environments: Environments) -> StackEnvironment:
-    """A dev stack's environment of its own for the drift scenarios (group `drift`)."""
+    """A dev stack's environment of its own for the drift scenarios and the restore drill
+    (group `drift`)."""
     return environments.get("dev", name=request.param)
 
 
