@@ -9,7 +9,24 @@ after it. The control plane stays at 1.36.3: the upgrade is DigitalOcean's, show
 stand-in's state (`upgrading`, then running the new version).
 
 While each change runs, a thread watches every PodDisruptionBudget of the app: its healthy pods
-never fall below what it requires.
+never fall below what it requires. Each change starts from a settled stack, as one that has run
+for a while is: every Deployment available at its count, api at its autoscaler's minimum. Right
+after a first `up` api runs one pod (its Deployment sets no `replicas`: the autoscaler owns the
+count) until the autoscaler's first sync raises it to four; a budget read in that moment counts
+four pods expected and one healthy (a margin of -2), a scale-up that no change caused.
+
+What the Kubernetes provider that ran (built from pulumi-kubernetes 94977969) does not
+guarantee: that a Deployment's rollout is complete when its update step ends. Now and then the
+step ends within a second, before the Deployment controller has acted (one recorded run: api's
+update ended at +14 s, its rollout, 1 of 4 pods moved then, ended at +16.6 s). Its awaiter
+subscribes to an informer shared by the four Deployments updated at once; the first event it gets
+can be the cached object from before the apply (generation equal to observedGeneration, which
+ends its wait for the controller), and the next one is the apply's own (the new generation, the
+old status: revision, NewReplicaSetAvailable), which it takes for a finished rollout. So `up` may
+return while pods still move, and a pool's delete may begin while the old pool still runs some of
+the app: DigitalOcean's drain then evicts them through the Eviction API, which the budgets bound.
+The checks here are what holds either way: the budgets' margins, the order of the steps, no pod
+of the app deleted by force, every pod on the new pool once the app settles.
 """
 
 from __future__ import annotations
@@ -26,6 +43,7 @@ import pytest
 
 from tests.e2e.engine.environment import NAMESPACE, Environments, StackEnvironment
 from tests.e2e.engine.events import ENDED, STARTED, step_events
+from tests.e2e.engine.processes import wait_until
 from tests.e2e.engine.toolchain import REPO
 from tests.e2e.engine.workspace import Run, Workspace, copy_program
 from tests.e2e.kube.watching import Watch
@@ -44,6 +62,7 @@ ALERTING_AND_BACKUPS_ARRIVE = {
     "app-netpol-php-to-databases-and-https": "update",
 }
 DEPLOYMENTS = ("api", "worker", "nginx", "frontend")
+API_MIN_REPLICAS = 4  # apiMinReplicas's default, which dev keeps
 CLUSTER = "posts-dev"
 OWN_POOL = "posts-dev-default"
 FIRST_POOL, SECOND_POOL = "posts-dev-s-2vcpu-4gb", "posts-dev-s-4vcpu-8gb"
@@ -113,6 +132,33 @@ class Stack:
     def preview(self, *extra: str, check: bool = True) -> Run:
         return self.workspace.pulumi("preview", "--diff", *extra, check=check)
 
+    def settled(self) -> None:
+        """Until every app Deployment has all its pods available and no pods of an older
+        template, api at its autoscaler's minimum or more."""
+        unsettled: dict[str, str] = {}
+
+        def settled_now() -> bool:
+            unsettled.clear()
+            for item in self.env.kubectl_json("get", "deployments", "-n", NAMESPACE)["items"]:
+                name, wanted = item["metadata"]["name"], int(item["spec"].get("replicas", 1))
+                status = item.get("status") or {}
+                counts = [int(status.get(key) or 0) for key in ("replicas", "updatedReplicas")]
+                available = int(status.get("availableReplicas") or 0)
+                if (
+                    counts != [wanted, wanted]
+                    or available < wanted
+                    or (name == "api" and wanted < API_MIN_REPLICAS)
+                ):
+                    unsettled[name] = (
+                        f"{counts[0]} pods, {counts[1]} updated, {available} of {wanted} available"
+                    )
+            return not unsettled
+
+        try:
+            wait_until("the app settled", settled_now, 90, interval=1)
+        except AssertionError as late:
+            raise AssertionError(f"{late}: {unsettled}") from None
+
     def mutations_since(self, mark: int) -> list[str]:
         return [
             f"{r['method']} {r['path']}"
@@ -139,14 +185,13 @@ class BudgetWatch(Watch):
     pods it requires), sampled from a thread while a change runs."""
 
     def __init__(self, env: StackEnvironment) -> None:
-        super().__init__()
-        self.env = env
+        super().__init__(env.control_plane.kubeconfig)
         self.least: dict[str, int] = {}
         # For a failure's message: each budget's status when its margin was least, and when.
         self.at_least: dict[str, dict[str, Any]] = {}
 
     def sample(self) -> None:
-        for budget in self.env.kubectl_json("get", "pdb", "-n", NAMESPACE)["items"]:
+        for budget in self.list(f"/apis/policy/v1/namespaces/{NAMESPACE}/poddisruptionbudgets"):
             status = budget.get("status") or {}
             margin = int(status.get("currentHealthy", 0)) - int(status.get("desiredHealthy", 0))
             name = budget["metadata"]["name"]
@@ -172,7 +217,9 @@ def stack(
     workspace.init_stack()
     workspace.set_config("kubernetesVersionPrefix", "1.35.")
     workspace.pulumi("up", "--yes", "--skip-preview")
-    yield Stack(env, workspace)
+    stack = Stack(env, workspace)
+    stack.settled()
+    yield stack
 
 
 def test_a_stack_deployed_before_the_apps_pool_moves_onto_it_with_one_up(stack: Stack) -> None:
@@ -222,6 +269,7 @@ def test_a_stack_deployed_before_the_apps_pool_moves_onto_it_with_one_up(stack: 
     assert after["node_pools"][0]["size"] == "s-2vcpu-4gb"
     assert stack.pools()[OWN_POOL]["min_nodes"] == 1
     assert stack.pools()[FIRST_POOL]["count"] == 2
+    stack.settled()
     assert stack.pods_by_pool() == {d: {FIRST_POOL} for d in DEPLOYMENTS}
     assert budgets.samples > 2 and all(m >= 0 for m in budgets.least.values()), budgets.at_least
     stack.preview("--expect-no-changes")
@@ -280,12 +328,15 @@ def test_a_new_node_size_makes_a_new_pool_moves_the_app_then_deletes_the_old(
         assert rolled and rolled[0].sequence > pool_created.sequence, workload
         assert rolled[-1].kind == ENDED and rolled[-1].sequence < pool_deleted.sequence, workload
 
-    # The pods run on the new nodes; the old nodes were drained with nothing of the app left.
+    # The pods run on the new nodes. The old nodes were drained, and no pod of the app was
+    # deleted by force: what the drain moved (the provider's early end of a rollout, above), it
+    # moved by eviction, within the budgets.
+    stack.settled()
     assert stack.pods_by_pool() == {d: {SECOND_POOL} for d in DEPLOYMENTS}
     drained = [d for d in stack.env.standin.node_drains() if d["pool"] == old_pool["id"]]
     assert len(drained) == len(old_pool["nodes"]) and all(d["finished"] for d in drained)
-    moved_by_drain = [p for d in drained for p in d["evicted"] + d["forced"]]
-    assert not [p for p in moved_by_drain if p.startswith(f"{NAMESPACE}/")], moved_by_drain
+    forced = [p for d in drained for p in d["forced"] if p.startswith(f"{NAMESPACE}/")]
+    assert forced == [], drained
     names = {n["metadata"]["name"] for n in stack.env.kubectl_json("get", "nodes")["items"]}
     assert not names & {n["name"] for n in old_pool["nodes"]}
     stack.preview("--expect-no-changes")

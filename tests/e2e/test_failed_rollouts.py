@@ -48,15 +48,15 @@ class AvailabilityWatch(Watch):
     thread while something else runs."""
 
     def __init__(self, env: StackEnvironment, tag: str) -> None:
-        super().__init__()
-        self.env = env
+        super().__init__(env.control_plane.kubeconfig)
         self.tag = tag
         self.fewest: dict[str, int] = {}
 
     def sample(self) -> None:
-        listed = self.env.kubectl_json(
-            "get", "replicasets", "-n", NAMESPACE, "-l", f"app.kubernetes.io/version={self.tag}"
-        )["items"]
+        listed = self.list(
+            f"/apis/apps/v1/namespaces/{NAMESPACE}/replicasets"
+            f"?labelSelector=app.kubernetes.io%2Fversion%3D{self.tag}"
+        )
         for replica_set in listed:
             owner = replica_set["metadata"]["labels"].get("app.kubernetes.io/name", "")
             available = int(replica_set["status"].get("availableReplicas") or 0)
