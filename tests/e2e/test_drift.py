@@ -3,8 +3,9 @@ command says about it, and what `pulumi up --refresh` does about it (docs/drift.
 
 Each scenario starts from a clean check of the deployed dev stack, makes out-of-band changes,
 runs the drift command as an operator does (`scripts/drift dev` in the stack's project copy,
-with its environment), then `pulumi up --refresh --yes`, looks at the live object, and ends with
-a clean check: the stack is left as it was found.
+with its environment), then `pulumi up --refresh --yes --skip-preview` (what the deploy
+workflows run: the Pulumi action's `up` skips the preview), looks at the live object, and ends
+with a clean check: the stack is left as it was found.
 
 What the engine does here (pulumi-kubernetes built from 94977969, 4.33.0's changes, which
 applies with server-side apply):
@@ -225,7 +226,7 @@ def test_changes_on_both_sides_are_drift_that_up_refresh_corrects(
         assert json.loads(change["live"]) == {"type": "ip_addr", "value": EXTRA_SOURCE}
         assert "~ digitalocean:index:DatabaseFirewall mysql-firewall" in found.stdout
 
-        env.workspace.pulumi("up", "--refresh", "--yes")
+        env.workspace.pulumi("up", "--refresh", "--yes", "--skip-preview")
         live = nginx(env)
         assert live["spec"]["replicas"] == declared_replicas
         assert "kubectl-patch" not in replicas_managers(live)
@@ -249,9 +250,9 @@ def test_changes_on_both_sides_are_drift_that_up_refresh_corrects(
             )
         if nginx(env)["spec"]["replicas"] != declared_replicas:
             with contextlib.suppress(Exception):
-                env.workspace.pulumi("up", "--refresh", "--yes", env=FORCE)
+                env.workspace.pulumi("up", "--refresh", "--yes", "--skip-preview", env=FORCE)
             with contextlib.suppress(Exception):
-                env.workspace.pulumi("up", "--refresh", "--yes")
+                env.workspace.pulumi("up", "--refresh", "--yes", "--skip-preview")
 
 
 def test_a_scaled_deployment_is_drift_that_up_refresh_cannot_undo_without_forcing(
@@ -282,7 +283,7 @@ def test_a_scaled_deployment_is_drift_that_up_refresh_cannot_undo_without_forcin
         assert f"spec.replicas: 1 -> {declared} [owned by kubectl" in found.stdout
 
         # pulumi-kubernetes#2404: the apply stops on kubectl's ownership of the field.
-        up = env.workspace.pulumi("up", "--refresh", "--yes", check=False)
+        up = env.workspace.pulumi("up", "--refresh", "--yes", "--skip-preview", check=False)
         assert up.returncode != 0, up.describe()
         assert "server-side apply field conflict" in up.output, up.describe()
         assert 'conflict with "kubectl" with subresource "scale"' in up.output
@@ -298,7 +299,7 @@ def test_a_scaled_deployment_is_drift_that_up_refresh_cannot_undo_without_forcin
         assert "server-side apply conflict" in again.stdout
 
         # docs/drift.md: one forced run takes the field back...
-        env.workspace.pulumi("up", "--refresh", "--yes", env=FORCE)
+        env.workspace.pulumi("up", "--refresh", "--yes", "--skip-preview", env=FORCE)
         live = nginx(env)
         assert live["spec"]["replicas"] == declared
         assert "kubectl" not in replicas_managers(live)
@@ -308,12 +309,12 @@ def test_a_scaled_deployment_is_drift_that_up_refresh_cannot_undo_without_forcin
         provider = forced.resource("cluster-k8s")
         assert provider["type"] == "pulumi:providers:kubernetes"
         assert [c["path"] for c in provider["changes"]] == ["enablePatchForce"]
-        env.workspace.pulumi("up", "--refresh", "--yes")
+        env.workspace.pulumi("up", "--refresh", "--yes", "--skip-preview")
         assert nginx(env)["spec"]["replicas"] == declared
         assert_clean(env)
     finally:
         if nginx(env)["spec"]["replicas"] != declared:  # a failure above: put it back
             with contextlib.suppress(Exception):
-                env.workspace.pulumi("up", "--refresh", "--yes", env=FORCE)
+                env.workspace.pulumi("up", "--refresh", "--yes", "--skip-preview", env=FORCE)
             with contextlib.suppress(Exception):
-                env.workspace.pulumi("up", "--refresh", "--yes")
+                env.workspace.pulumi("up", "--refresh", "--yes", "--skip-preview")

@@ -126,9 +126,10 @@ def test_a_release_whose_servers_never_start_fails_in_bounded_time_and_keeps_ser
     assert "ProgressDeadlineExceeded" in run.output, run.describe()
     diagnostics = run.output[run.output.rfind("Diagnostics:") :]
     failed = {name for name in SERVERS if f"Deployment (app-deployment-{name}):" in diagnostics}
-    # Each Deployment is reported failed, as a rule. Now and then, on this control plane, the
-    # Kubernetes provider reports one complete within half a second while its new pods are never
-    # ready (a race in its await, not explained; docs/e2e.md): never the same one, never all.
+    # Each Deployment is reported failed, as a rule. Now and then the Kubernetes provider reports
+    # one complete within half a second while its new pods are never ready (its awaiter can take
+    # the apply's own event, before the controller acts, for a finished rollout; docs/e2e.md):
+    # never the same one, never all.
     assert failed, rollout_state(env, run)
     # Bounded: the migration (held 4 s), then each rollout's deadline and 15 s; not 10 minutes.
     assert run.seconds < 3 * (ROLLOUT_TIMEOUT + 15) + 30, run.seconds
