@@ -18,8 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from tests.e2e.digitalocean.prism import KNOWN_DEVIATIONS, PrismProxy, Violation, unexpected
+from tests.e2e.digitalocean.prism import (
+    KNOWN_DEVIATIONS,
+    SPEC,
+    PrismProxy,
+    Violation,
+    spec_as_json,
+    unexpected,
+    write_spec_as_json,
+)
 from tests.e2e.digitalocean.program import CLUSTER, DOMAIN
 from tests.e2e.digitalocean.server import StandIn, http_json
 from tests.e2e.engine.processes import port_open
@@ -107,10 +116,19 @@ def test_the_standin_starts_answers_and_stops(tmp_path: Path) -> None:
 
 def test_prism_and_the_standin_run_for_the_module(standin: StandIn, prism: PrismProxy) -> None:
     assert standin.running() and prism.running()
+    # On the JSON copy that ./scripts/e2e writes (the violation tests below run on it too).
+    assert prism.spec == spec_as_json(), prism.spec
     status, options = call(prism.url, "GET", "/v2/kubernetes/options")
     assert status == 200
     assert options["options"]["versions"][0]["slug"].startswith("1.36.")
     assert standin.requests()[-1]["path"] == "/v2/kubernetes/options"
+
+
+def test_prisms_json_copy_is_the_description_itself(tmp_path: Path) -> None:
+    copy = write_spec_as_json(SPEC, tmp_path / "description.json")
+    as_yaml = yaml.load(SPEC.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    assert json.loads(copy.read_text(encoding="utf-8")) == as_yaml
+    assert len(as_yaml["paths"]) > 100
 
 
 def test_the_standin_refuses_a_request_without_the_token(standin: StandIn) -> None:
