@@ -603,10 +603,32 @@ def test_no_workflow_clears_a_lock_and_a_failed_deploy_says_what_a_person_must_d
         up = next(
             i for i, step in enumerate(steps) if (step.get("with") or {}).get("command") == "up"
         )
-        (advice,) = [step for step in steps[up + 1 :] if squeeze(step.get("if")) == "failure()"]
+        up_id = steps[up]["id"]
+        (advice,) = [
+            step
+            for step in steps[up + 1 :]
+            if squeeze(step.get("if")) == f"failure() && steps.{up_id}.outcome == 'failure'"
+        ]
         text = squeeze(advice["run"])
         assert "the stack is currently locked" in text and "docs/when-things-go-wrong.md" in text
         assert "./scripts/recover $STACK" in text and lines(advice["run"])[-1] == "exit 1"
+
+
+def test_every_deploy_asks_the_cluster_whether_each_deployment_rolled_out():
+    """The Kubernetes provider can end a Deployment's update before its rollout (docs/e2e.md):
+    after `up`, scripts/rollout-status, with what a pulumi command of the stack needs."""
+    for stack in ("dev", "prod"):
+        steps = workflow(f"deploy-{stack}.yml")["jobs"]["up"]["steps"]
+        up = next(
+            i for i, step in enumerate(steps) if (step.get("with") or {}).get("command") == "up"
+        )
+        (check,) = [s for s in steps if "scripts/rollout-status" in str(s.get("run") or "")]
+        assert steps.index(check) > up and "if" not in check, stack
+        assert lines(check["run"]) == [f"./scripts/rollout-status {stack}"]
+        for variable, secret in PULUMI_STEP_SECRETS.items():
+            assert secret_expression(secret).fullmatch(str(check["env"].get(variable, ""))), (
+                f"{stack}: {variable}"
+            )
 
 
 def test_actions_are_pinned_to_a_major_version_or_a_commit():

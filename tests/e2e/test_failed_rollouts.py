@@ -161,9 +161,18 @@ def test_a_release_whose_servers_never_start_fails_in_bounded_time_and_keeps_ser
     }
     assert servers, "the release made no pod"
     assert all(states == [(False, "CrashLoopBackOff")] for states in servers.values()), servers
+    # The cluster's own answer, whatever the provider reported (scripts/rollout-status, which
+    # the deploy workflows run after `up`): every server of the release is named.
+    stuck = env.workspace.operator("rollout-status", "--timeout", "30")
+    assert stuck.returncode == 1, stuck.describe()
+    assert {name for name in SERVERS if f"{NAMESPACE}/{name}: " in stuck.stdout} == set(SERVERS), (
+        stuck.stdout
+    )
 
     # Rolling back by imageTag restores everything.
     release(env, previous)
+    rolled_back = env.workspace.operator("rollout-status", "--timeout", "120")
+    assert rolled_back.returncode == 0, rolled_back.describe()
     assert images(env) == running
     assert migrate_jobs(env).keys() == {f"migrate-{previous}"}
     left = env.kubectl_json(
