@@ -40,10 +40,7 @@ backup yet, the stack unreadable, a previous drill not torn down: `--teardown`).
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import os
-import ssl
 import subprocess
 import sys
 import time
@@ -59,9 +56,10 @@ from components.app import pods
 from components.app.workloads.network_policies import RESTORE_CHECK
 from components.platform.kubeconfig import KubeconfigAuth, build_kubeconfig
 from config.cloud import DigitalOceanApi
-from config.digitalocean_api import ApiUnreadable, ReadOnlyApi, api_url_from, quoted, token_from
+from config.digitalocean_api import ApiUnreadable, ReadOnlyApi, api_url_from, token_from
 from config.sections import APP_DATABASE, APP_USER
 from config.values import Cpu, Memory, Resources
+from ops.cluster_api import CLUSTER_API_ERRORS, ClusterApi
 from ops.orphans import (
     REPO,
     RESTORE_DRILL_TAG,
@@ -416,33 +414,17 @@ def _left_over(drill: Any) -> int:
 def check_log(api: ReadOnlyApi, token: str, source: DrillSource) -> str:
     """The check's output from its pod's log, through the cluster's API (best effort)."""
     try:
-        credentials = api.get(f"/v2/kubernetes/clusters/{quoted(source.cluster_id)}/credentials")
-        server = str(credentials["server"]).rstrip("/")
-        context = ssl.create_default_context(
-            cadata=base64.b64decode(credentials["certificate_authority_data"]).decode()
-        )
-        bearer = str(credentials.get("token") or token)
+        cluster = ClusterApi.from_digitalocean(api, source.cluster_id, token)
         selector = urllib.parse.quote(f"job-name={RESTORE_CHECK}")
         ns = source.namespace
-        listed = _get_json(
-            f"{server}/api/v1/namespaces/{ns}/pods?labelSelector={selector}", bearer, context
-        )
+        listed = cluster.get_json(f"/api/v1/namespaces/{ns}/pods?labelSelector={selector}")
         names = [p["metadata"]["name"] for p in listed.get("items") or []]
         if not names:
             return "(no pod of the check found)"
-        request = urllib.request.Request(f"{server}/api/v1/namespaces/{ns}/pods/{names[-1]}/log")
-        request.add_header("Authorization", f"Bearer {bearer}")
-        with urllib.request.urlopen(request, timeout=30, context=context) as response:
-            return response.read().decode(errors="replace").strip()
-    except (OSError, KeyError, ValueError, urllib.error.URLError, ApiUnreadable) as error:
+        log = cluster.get_bytes(f"/api/v1/namespaces/{ns}/pods/{names[-1]}/log")
+        return log.decode(errors="replace").strip()
+    except CLUSTER_API_ERRORS as error:
         return f"(the cluster gave no log: {error})"
-
-
-def _get_json(url: str, token: str, context: ssl.SSLContext) -> Any:
-    request = urllib.request.Request(url)
-    request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=30, context=context) as response:
-        return json.loads(response.read() or b"{}")
 
 
 def run(stack: str, cwd: Path, environ: Mapping[str, str], keep: bool = False) -> DrillReport:

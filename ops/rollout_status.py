@@ -25,20 +25,16 @@ stands); 2 it could not ask (the stack not deployed, DigitalOcean or the cluster
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import os
-import ssl
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from config.digitalocean_api import ApiUnreadable, ReadOnlyApi, quoted, token_from
+from config.digitalocean_api import ReadOnlyApi, quoted, token_from
+from ops.cluster_api import CLUSTER_API_ERRORS, ClusterApi
 from ops.orphans import REPO, OrphanCheckFailed, pulumi_json
 
 EXIT_ROLLED_OUT, EXIT_NOT_ROLLED_OUT, EXIT_ERROR = 0, 1, 2
@@ -46,6 +42,7 @@ DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 DEFAULT_TIMEOUT_SECONDS = 600  # a Deployment's default progressDeadlineSeconds
 POLL_SECONDS = 2.0
+DEADLINE_EXCEEDED = "exceeded its progress deadline"
 
 
 class RolloutStatusError(Exception):
@@ -89,7 +86,7 @@ def not_rolled_out(deployment: Mapping[str, Any]) -> str | None:
         if condition.get("type") == "Progressing" and condition.get("reason") == (
             "ProgressDeadlineExceeded"
         ):
-            return f"exceeded its progress deadline: {condition.get('message', '')}".strip()
+            return f"{DEADLINE_EXCEEDED}: {condition.get('message', '')}".strip()
     updated = int(status.get("updatedReplicas") or 0)
     replicas = int(status.get("replicas") or 0)
     available = int(status.get("availableReplicas") or 0)
@@ -103,30 +100,7 @@ def not_rolled_out(deployment: Mapping[str, Any]) -> str | None:
 
 
 def deadline_exceeded(state: str | None) -> bool:
-    return state is not None and state.startswith("exceeded its progress deadline")
-
-
-class Cluster:
-    """GET requests to the cluster's API server with the credentials DigitalOcean hands out."""
-
-    def __init__(self, api: ReadOnlyApi, cluster_id: str, token: str) -> None:
-        try:
-            credentials = api.get(f"/v2/kubernetes/clusters/{quoted(cluster_id)}/credentials")
-            self.server = str(credentials["server"]).rstrip("/")
-            ca = base64.b64decode(credentials["certificate_authority_data"]).decode()
-        except (ApiUnreadable, KeyError, ValueError) as error:
-            raise RolloutStatusError(f"the cluster's credentials: {error}") from None
-        self.context = ssl.create_default_context(cadata=ca)
-        self.bearer = str(credentials.get("token") or token)
-
-    def get(self, path: str) -> Any:
-        request = urllib.request.Request(self.server + path)
-        request.add_header("Authorization", f"Bearer {self.bearer}")
-        try:
-            with urllib.request.urlopen(request, timeout=30, context=self.context) as response:
-                return json.loads(response.read() or b"{}")
-        except (OSError, ValueError, urllib.error.URLError) as error:
-            raise RolloutStatusError(f"the cluster did not answer {path}: {error}") from None
+    return state is not None and state.startswith(DEADLINE_EXCEEDED)
 
 
 def wait_for_rollouts(
@@ -160,11 +134,17 @@ def run(stack: str, cwd: Path, environ: Mapping[str, str], timeout: float) -> di
     except OrphanCheckFailed as error:
         raise RolloutStatusError(str(error)) from None
     target = targets_from_state(exported)
-    cluster = Cluster(api, target.cluster_id, token_from(environ) or "")
+    try:
+        cluster = ClusterApi.from_digitalocean(api, target.cluster_id, token_from(environ) or "")
+    except CLUSTER_API_ERRORS as error:
+        raise RolloutStatusError(f"the cluster's credentials: {error}") from None
 
     def read(namespace: str, name: str) -> Mapping[str, Any]:
         path = f"/apis/apps/v1/namespaces/{quoted(namespace)}/deployments/{quoted(name)}"
-        return dict(cluster.get(path))
+        try:
+            return dict(cluster.get_json(path))
+        except CLUSTER_API_ERRORS as error:
+            raise RolloutStatusError(f"the cluster did not answer {path}: {error}") from None
 
     return wait_for_rollouts(read, target.deployments, timeout)
 

@@ -351,7 +351,7 @@ def listener_status(
     generation = int(meta.get("generation", 1))
     problems = []
     if listener.get("protocol") == "HTTPS":
-        for ref in (listener.get("tls") or {}).get("certificateRefs", []):
+        for ref in _certificate_refs(listener):
             key = (ref.get("namespace", meta["namespace"]), ref["name"])
             secret = secrets.get(key)
             if secret is None:
@@ -433,12 +433,8 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _certificate_refs(gateway: JSONObject) -> list[JSONObject]:
-    return [
-        ref
-        for listener in gateway["spec"].get("listeners") or []
-        for ref in (listener.get("tls") or {}).get("certificateRefs") or []
-    ]
+def _certificate_refs(listener: JSONObject) -> list[JSONObject]:
+    return list((listener.get("tls") or {}).get("certificateRefs") or [])
 
 
 def _patch_status(api: ApiServer, path: str, status: JSONObject) -> bool:
@@ -489,12 +485,13 @@ def reconcile_once(
     }
     # Secrets only when a listener refers to a certificate (TLS on): listing every Secret of the
     # cluster each second is the API server's most expensive call here.
+    listeners = [listener for g in live for listener in g["spec"].get("listeners") or []]
     secrets = (
         {
             (s["metadata"]["namespace"], s["metadata"]["name"]): s
             for s in api.items("/api/v1/secrets")
         }
-        if any(_certificate_refs(g) for g in live)
+        if any(_certificate_refs(listener) for listener in listeners)
         else {}
     )
     now = _now()
